@@ -1,0 +1,117 @@
+# Makefile: builds the host VMM/CLI (build/wisp) and the guest kernel
+# (build/wisp-kernel.elf), runs the tests and the benchmark.
+
+BUILD   ?= build
+CC      ?= gcc
+WARN    := -Wall -Wextra -Werror
+PYTHON  ?= /usr/bin/python3
+
+# ---- host: wisp CLI and VMM ----
+HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Ivmm -MMD -MP
+HOST_SRCS   := $(wildcard vmm/*.c vmm/devices/*.c)
+HOST_OBJS   := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
+# Everything but main.c is linked into the unit tests too.
+HOST_LIB_OBJS := $(filter-out $(BUILD)/host/vmm/main.o,$(HOST_OBJS))
+
+# ---- guest: wisp kernel ----
+KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Ikernel \
+	-ffreestanding -fno-stack-protector -fno-pic -fno-pie -mno-red-zone \
+	-mcmodel=kernel -mgeneral-regs-only -fno-asynchronous-unwind-tables \
+	-fno-omit-frame-pointer -fno-tree-loop-distribute-patterns -nostdinc -isystem $(shell $(CC) -print-file-name=include) \
+	-idirafter /usr/include/x86_64-linux-gnu -idirafter /usr/include -MMD -MP
+# The kernel includes only Linux UAPI headers from /usr/include (linux/, asm/,
+# asm-generic/): they define the ABI it implements. Never libc headers.
+KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
+	-Wl,--no-warn-rwx-segments -Wl,--build-id=none \
+	-T kernel/arch/x86_64/kernel.ld
+KERNEL_SRCS := $(wildcard kernel/*.c kernel/*/*.c kernel/*/*/*.c kernel/arch/x86_64/*.S)
+KERNEL_OBJS := $(patsubst %,$(BUILD)/guest/%.o,$(basename $(KERNEL_SRCS)))
+
+# ---- unit tests ----
+UNIT_SRCS := $(wildcard tests/unit/*.c)
+UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
+
+# ---- test programs: static Linux binaries run inside wisp VMs ----
+# Each tests/progs/NAME.c is built four ways: NAME-musl-static,
+# NAME-musl-static-pie, NAME-glibc-static, NAME-glibc-static-pie.
+PROG_SRCS     := $(wildcard tests/progs/*.c)
+PROG_VARIANTS := musl-static musl-static-pie glibc-static glibc-static-pie
+PROG_BINS     := $(foreach v,$(PROG_VARIANTS),$(PROG_SRCS:tests/progs/%.c=$(BUILD)/tests/progs/%-$(v)))
+PROG_CFLAGS   := -O2 -g -Wall -Wextra
+MUSL_INC      ?= /usr/include/x86_64-linux-musl
+MUSL_LIB      ?= /usr/lib/x86_64-linux-musl
+# musl-gcc has no -static-pie support: link rcrt1.o (self-relocating) by hand.
+MUSL_PIE_CC    = $(CC) $(PROG_CFLAGS) -fPIE -nostdinc -isystem $(MUSL_INC) \
+	-isystem $(shell $(CC) -print-file-name=include) -static-pie -nostdlib
+MUSL_PIE_PRE   = $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $(shell $(CC) -print-file-name=crtbeginS.o)
+MUSL_PIE_POST  = -L$(MUSL_LIB) -lc $(shell $(CC) -print-libgcc-file-name) \
+	$(shell $(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
+
+.PHONY: all deps test unit integration bench demo clean docs test-progs
+
+all: $(BUILD)/wisp $(BUILD)/wisp-kernel.elf
+
+$(BUILD)/wisp: $(HOST_OBJS)
+	$(CC) -o $@ $^
+
+$(BUILD)/host/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/wisp-kernel.elf: $(KERNEL_OBJS) kernel/arch/x86_64/kernel.ld
+	$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) -lgcc
+
+$(BUILD)/guest/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/guest/%.o: %.S
+	@mkdir -p $(dir $@)
+	$(CC) $(KERNEL_CFLAGS) -D__ASSEMBLY__ -c -o $@ $<
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(HOST_LIB_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) -fsanitize=address,undefined -o $@ $< $(HOST_LIB_OBJS)
+
+$(BUILD)/tests/progs/%-musl-static: tests/progs/%.c tests/progs/check.h
+	@mkdir -p $(dir $@)
+	musl-gcc $(PROG_CFLAGS) -static -o $@ $<
+
+$(BUILD)/tests/progs/%-musl-static-pie: tests/progs/%.c tests/progs/check.h
+	@mkdir -p $(dir $@)
+	$(MUSL_PIE_CC) -o $@ $(MUSL_PIE_PRE) $< $(MUSL_PIE_POST)
+
+$(BUILD)/tests/progs/%-glibc-static: tests/progs/%.c tests/progs/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -static -o $@ $<
+
+$(BUILD)/tests/progs/%-glibc-static-pie: tests/progs/%.c tests/progs/check.h
+	@mkdir -p $(dir $@)
+	$(CC) $(PROG_CFLAGS) -fPIE -static-pie -o $@ $<
+
+test-progs: $(PROG_BINS)
+
+# Installs the Debian packages the build, tests and benchmark need (idempotent).
+deps:
+	@tools/deps.sh
+
+unit: $(UNIT_BINS)
+	@tools/run-unit.sh $(UNIT_BINS)
+
+integration: all test-progs
+	$(PYTHON) -m pytest -q -rfEs tests/integration
+
+# -rfEs: list failures, errors and skip reasons (e.g. no /dev/kvm) at the end.
+test: all $(UNIT_BINS) test-progs
+	$(PYTHON) -m pytest -q -rfEs tests
+
+bench: all $(BUILD)/tests/progs/hello-musl-static
+	$(PYTHON) bench/boot.py $(BENCH_ARGS)
+
+demo: all
+	./$(BUILD)/wisp run /bin/busybox echo "hello from a wisp VM"
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(HOST_OBJS:.o=.d) $(KERNEL_OBJS:.o=.d)

@@ -1,0 +1,120 @@
+/* abi.h: the contract between wisp-vmm (host) and the wisp kernel (guest).
+ *
+ * Both builds include this header and nothing else from each other. It holds
+ * the PVH boot structures (Xen's hvm_start_info layout, as the PVH boot
+ * protocol defines it), wisp's own boot info, and the hypercall interface.
+ * Bump WISP_ABI_VERSION on any incompatible change.
+ */
+#ifndef WISP_ABI_H
+#define WISP_ABI_H
+
+#include <stdint.h>
+
+#define WISP_ABI_VERSION 1
+
+/* ---- PVH boot protocol (x86/HVM direct boot ABI, start_info version 1) ---- */
+
+#define XEN_ELFNOTE_PHYS32_ENTRY 18
+#define HVM_START_MAGIC 0x336ec578u
+
+struct hvm_start_info {
+	uint32_t magic;          /* HVM_START_MAGIC */
+	uint32_t version;        /* 1: memmap fields are valid */
+	uint32_t flags;
+	uint32_t nr_modules;
+	uint64_t modlist_paddr;  /* array of struct hvm_modlist_entry */
+	uint64_t cmdline_paddr;  /* NUL-terminated */
+	uint64_t rsdp_paddr;
+	uint64_t memmap_paddr;   /* array of struct hvm_memmap_table_entry */
+	uint32_t memmap_entries;
+	uint32_t reserved;
+};
+
+struct hvm_modlist_entry {
+	uint64_t paddr;
+	uint64_t size;
+	uint64_t cmdline_paddr;
+	uint64_t reserved;
+};
+
+#define HVM_MEMMAP_TYPE_RAM 1
+#define HVM_MEMMAP_TYPE_RESERVED 2
+
+struct hvm_memmap_table_entry {
+	uint64_t addr;
+	uint64_t size;
+	uint32_t type;
+	uint32_t reserved;
+};
+
+/* ---- wisp boot info ----
+ * wisp-vmm passes it as PVH module 1 (module 0 is the initramfs). A kernel
+ * booted by another PVH loader (QEMU) finds no such module and falls back to
+ * legacy devices: COM1/COM2 serial and isa-debug-exit.
+ */
+#define WISP_BOOT_MAGIC 0x70736977u /* "wisp" */
+
+struct wisp_boot_info {
+	uint32_t magic;          /* WISP_BOOT_MAGIC */
+	uint32_t abi_version;    /* WISP_ABI_VERSION */
+	uint64_t tsc_khz;        /* guest TSC frequency, 0 if unknown */
+	uint64_t flags;          /* WISP_BOOT_F_* */
+	uint8_t seed[32];        /* host entropy for the guest's RNG */
+};
+
+#define WISP_BOOT_F_TRACE_SYSCALLS (1u << 0)
+
+/* ---- Hypercalls ----
+ * The guest writes the 32-bit guest-physical address of the argument struct
+ * to port WISP_HC_PORT_BASE + number with `outl`. The VMM handles the call
+ * synchronously and writes results back into the struct before resuming the
+ * vCPU. Port I/O works from every guest privilege level on every KVM host.
+ */
+#define WISP_HC_PORT_BASE 0x500
+
+enum wisp_hypercall {
+	WISP_HC_WRITE = 0,   /* struct wisp_hc_io: write to host stdout/stderr */
+	WISP_HC_READ = 1,    /* struct wisp_hc_io: read from host stdin */
+	WISP_HC_EXIT = 2,    /* struct wisp_hc_exit: the program ended */
+	WISP_HC_CLOCK = 3,   /* struct wisp_hc_clock: host time now */
+	WISP_HC_SLEEP = 4,   /* struct wisp_hc_sleep: block the vCPU */
+	WISP_HC_PANIC = 5,   /* struct wisp_hc_io (fd unused): kernel panic text */
+	WISP_HC_COUNT
+};
+
+struct wisp_hc_io {
+	uint32_t fd;         /* 0 stdin, 1 stdout, 2 stderr */
+	uint32_t pad;
+	uint64_t buf_paddr;  /* guest-physical, must lie in guest RAM */
+	uint64_t len;
+	int64_t ret;         /* out: bytes done or -errno */
+};
+
+struct wisp_hc_exit {
+	int32_t status;      /* exit status when signal == 0 */
+	int32_t signal;      /* fatal signal number, 0 for a normal exit */
+	uint64_t fault_addr; /* for SIGSEGV/SIGBUS: the faulting address */
+};
+
+struct wisp_hc_clock {
+	uint64_t realtime_ns;   /* out: CLOCK_REALTIME */
+	uint64_t monotonic_ns;  /* out: CLOCK_MONOTONIC */
+};
+
+struct wisp_hc_sleep {
+	uint64_t ns;            /* relative */
+};
+
+/* ---- Legacy devices used when not booted by wisp-vmm ---- */
+#define WISP_COM1_PORT 0x3f8     /* guest stdout */
+#define WISP_COM2_PORT 0x2f8     /* guest stderr */
+#define WISP_DEBUG_EXIT_PORT 0xf4 /* QEMU isa-debug-exit: exit code (v<<1)|1 */
+
+/* ---- Kernel command line ----
+ * "key=value ... -- argv0 argv1 ...". Words are separated by spaces; a
+ * backslash makes the next character literal, so any argument can be passed.
+ * Keys: env=NAME=VALUE (repeatable), trace=1, cwd=/path.
+ */
+#define WISP_CMDLINE_MAX (64 * 1024)
+
+#endif

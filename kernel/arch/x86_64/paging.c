@@ -1,0 +1,79 @@
+/* paging.c: four-level page tables for user address spaces. */
+#include "kernel.h"
+#include "arch/x86_64/paging.h"
+#include "lib/string.h"
+#include "mm/page.h"
+
+extern pte_t kernel_pml4[];
+
+pte_t *paging_kernel_root(void)
+{
+	return kernel_pml4;
+}
+
+pte_t *paging_new_root(void)
+{
+	pte_t *root = page_zalloc();
+
+	if (root)
+		memcpy(root + 256, kernel_pml4 + 256, 256 * sizeof(pte_t));
+	return root;
+}
+
+static int index_at(uint64_t va, int level)
+{
+	return (va >> (12 + 9 * level)) & 0x1ff;
+}
+
+pte_t *paging_walk(pte_t *root, uint64_t va, bool create)
+{
+	pte_t *table = root;
+
+	for (int level = 3; level > 0; level--) {
+		pte_t *e = &table[index_at(va, level)];
+
+		if (!(*e & PTE_P)) {
+			pte_t *next = create ? page_zalloc() : NULL;
+
+			if (!next)
+				return NULL;
+			/* Upper levels allow everything; leaves decide. */
+			*e = virt_to_phys(next) | PTE_P | PTE_W | PTE_U;
+		}
+		table = phys_to_virt(*e & PTE_ADDR_MASK);
+	}
+	return &table[index_at(va, 0)];
+}
+
+int paging_map(pte_t *root, uint64_t va, uint64_t pa, uint64_t flags)
+{
+	pte_t *e = paging_walk(root, va, true);
+
+	if (!e)
+		return -ENOMEM;
+	*e = pa | flags | PTE_P;
+	return 0;
+}
+
+uint64_t paging_unmap(pte_t *root, uint64_t va)
+{
+	pte_t *e = paging_walk(root, va, false);
+	uint64_t pa;
+
+	if (!e || !(*e & PTE_P))
+		return 0;
+	pa = *e & PTE_ADDR_MASK;
+	*e = 0;
+	paging_flush(va);
+	return pa;
+}
+
+void paging_switch(pte_t *root)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(virt_to_phys(root)) : "memory");
+}
+
+void paging_flush(uint64_t va)
+{
+	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+}

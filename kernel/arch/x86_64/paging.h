@@ -1,0 +1,29 @@
+/* paging.h: x86-64 four-level page tables for user address spaces. */
+#ifndef ARCH_PAGING_H
+#define ARCH_PAGING_H
+
+#include "kernel.h"
+
+#define PTE_P (1UL << 0)
+#define PTE_W (1UL << 1)
+#define PTE_U (1UL << 2)
+#define PTE_PS (1UL << 7)
+#define PTE_NX (1UL << 63)
+#define PTE_ADDR_MASK 0x000ffffffffff000UL
+
+typedef uint64_t pte_t;
+
+/* The page-table root shared by the kernel half of every address space. */
+pte_t *paging_kernel_root(void);
+/* A new root with the kernel half copied and an empty user half. */
+pte_t *paging_new_root(void);
+/* Returns the leaf entry for va, allocating tables if create; NULL if absent. */
+pte_t *paging_walk(pte_t *root, uint64_t va, bool create);
+/* Maps one 4 KiB page. Returns 0 or -ENOMEM. */
+int paging_map(pte_t *root, uint64_t va, uint64_t pa, uint64_t flags);
+/* Clears the entry for va and returns the physical address it held, or 0. */
+uint64_t paging_unmap(pte_t *root, uint64_t va);
+void paging_switch(pte_t *root);
+void paging_flush(uint64_t va);
+
+#endif

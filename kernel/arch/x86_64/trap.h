@@ -1,0 +1,21 @@
+/* trap.h: the register frame saved on every kernel entry. */
+#ifndef ARCH_TRAP_H
+#define ARCH_TRAP_H
+
+#include <stdint.h>
+
+/* Layout shared with entry.S: pushed registers, then the iretq frame. */
+struct trapframe {
+	uint64_t r15, r14, r13, r12, r11, r10, r9, r8;
+	uint64_t rbp, rdi, rsi, rdx, rcx, rbx, rax;
+	uint64_t vector, error;
+	uint64_t rip, cs, rflags, rsp, ss;
+};
+
+#define TRAP_SYSCALL 0x100 /* vector value of frames built by syscall entry */
+
+/* Returns to user mode with the given frame; never returns. */
+_Noreturn void trap_return(struct trapframe *tf);
+void trap_dispatch(struct trapframe *tf);
+
+#endif

@@ -1,0 +1,156 @@
+/* legacy.c: the generic PVH platform (QEMU microvm): serial ports for the
+ * program's output and exit status, CMOS clock, PIT for TSC calibration. */
+#include "kernel.h"
+#include "drivers/legacy.h"
+#include "arch/x86_64/x86.h"
+#include "lib/string.h"
+#include <wisp/abi.h>
+
+#define COM3_PORT 0x3e8
+#define LSR_THR_EMPTY 0x20
+
+static void serial_putc(uint16_t port, char c)
+{
+	while (!(inb(port + 5) & LSR_THR_EMPTY))
+		;
+	outb(port, c);
+}
+
+static void serial_write(uint16_t port, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len; i++)
+		serial_putc(port, s[i]);
+}
+
+static long legacy_write(int fd, const void *buf, size_t len)
+{
+	serial_write(fd == 2 ? WISP_COM2_PORT : WISP_COM1_PORT, buf, len);
+	return len;
+}
+
+/* Stdin is not forwarded on this platform: the program sees end of file. */
+static long legacy_read(void *buf, size_t len)
+{
+	(void)buf;
+	(void)len;
+	return 0;
+}
+
+static _Noreturn void legacy_exit(int status, int sig, uint64_t fault_addr)
+{
+	char line[64];
+	int n = sig ? snprintf(line, sizeof(line), "killed %d %lx\n", sig, fault_addr)
+		    : snprintf(line, sizeof(line), "exit %d\n", status);
+	struct {
+		uint16_t limit;
+		uint64_t base;
+	} __attribute__((packed)) no_idt = { 0, 0 };
+
+	serial_write(COM3_PORT, line, n);
+	outl(WISP_DEBUG_EXIT_PORT, sig ? 128 + sig : status);
+	/* No isa-debug-exit device: a triple fault ends the VM (-no-reboot). */
+	asm volatile("lidt %0; int3" : : "m"(no_idt));
+	for (;;)
+		;
+}
+
+static uint8_t cmos_read(uint8_t reg)
+{
+	outb(0x70, reg);
+	return inb(0x71);
+}
+
+static unsigned bcd(uint8_t v, bool is_bcd)
+{
+	return is_bcd ? (v & 0xf) + (v >> 4) * 10 : v;
+}
+
+/* Days since 1970-01-01 of a civil date (proleptic Gregorian). */
+static int64_t days_from_civil(int64_t y, unsigned m, unsigned d)
+{
+	int64_t era;
+	unsigned yoe, doy, doe;
+
+	y -= m <= 2;
+	era = (y >= 0 ? y : y - 399) / 400;
+	yoe = (unsigned)(y - era * 400);
+	doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
+	doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+	return era * 146097 + (int64_t)doe - 719468;
+}
+
+static uint64_t legacy_realtime_ns(void)
+{
+	bool is_bcd;
+	unsigned sec, min, hour, day, mon, year;
+
+	while (cmos_read(0x0a) & 0x80)
+		; /* update in progress */
+	is_bcd = !(cmos_read(0x0b) & 0x04);
+	sec = bcd(cmos_read(0x00), is_bcd);
+	min = bcd(cmos_read(0x02), is_bcd);
+	hour = bcd(cmos_read(0x04), is_bcd);
+	day = bcd(cmos_read(0x07), is_bcd);
+	mon = bcd(cmos_read(0x08), is_bcd);
+	year = bcd(cmos_read(0x09), is_bcd) + 2000;
+	return ((days_from_civil(year, mon, day) * 86400) + hour * 3600 + min * 60 + sec) *
+	       1000000000ULL;
+}
+
+static void legacy_sleep_ns(uint64_t ns)
+{
+	uint64_t end = rdtsc() + ns * legacy_tsc_khz() / 1000000;
+
+	while (rdtsc() < end)
+		;
+}
+
+/* Counts TSC ticks during 10 ms of PIT channel 2. */
+static uint64_t pit_calibrate_khz(void)
+{
+	const uint16_t count = 11932; /* 1193182 Hz / 100 */
+	uint64_t t0, t1;
+
+	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
+	outb(0x43, 0xb0);                       /* channel 2, mode 0, binary */
+	outb(0x42, count & 0xff);
+	outb(0x42, count >> 8);
+	t0 = rdtsc();
+	while (!(inb(0x61) & 0x20))
+		;
+	t1 = rdtsc();
+	return (t1 - t0) / 10;
+}
+
+uint64_t legacy_tsc_khz(void)
+{
+	static uint64_t khz;
+	uint32_t r[4];
+
+	if (khz)
+		return khz;
+	cpuid(0x40000000, 0, r);
+	if (r[0] >= 0x40000010) {
+		cpuid(0x40000010, 0, r);
+		khz = r[0];
+	}
+	if (!khz)
+		khz = pit_calibrate_khz();
+	return khz ? khz : 1000000;
+}
+
+void legacy_init(void)
+{
+	/* Mask the 8259 PICs: the kernel takes no interrupts yet. */
+	outb(0x21, 0xff);
+	outb(0xa1, 0xff);
+}
+
+const struct platform_ops legacy_platform = {
+	.name = "pvh",
+	.write = legacy_write,
+	.read = legacy_read,
+	.exit = legacy_exit,
+	.realtime_ns = legacy_realtime_ns,
+	.sleep_ns = legacy_sleep_ns,
+};

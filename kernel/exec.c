@@ -1,0 +1,216 @@
+/* exec.c: ELF loading (ET_EXEC and static-PIE ET_DYN) and the initial
+ * stack: argc, argv, envp and the auxiliary vector, as Linux lays them out. */
+#include "kernel.h"
+#include "exec.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/x86.h"
+#include "fs/vfs.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/vm.h"
+#include "random.h"
+#include "sched/proc.h"
+#include <linux/auxvec.h>
+#include <linux/elf.h>
+
+struct image {
+	const char *data;
+	uint64_t size;
+	const Elf64_Ehdr *eh;
+	const Elf64_Phdr *ph;
+	uint64_t base;      /* load bias: 0 for ET_EXEC */
+	uint64_t phdr_addr; /* where the program headers are mapped */
+	uint64_t end;       /* highest mapped address */
+};
+
+static int elf_check(struct image *im)
+{
+	const Elf64_Ehdr *eh = (const void *)im->data;
+
+	if (im->size < sizeof(*eh) || memcmp(eh->e_ident, ELFMAG, SELFMAG))
+		return -ENOEXEC;
+	if (eh->e_ident[EI_CLASS] != ELFCLASS64 || eh->e_machine != EM_X86_64 ||
+	    (eh->e_type != ET_EXEC && eh->e_type != ET_DYN) ||
+	    eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh->e_phoff > im->size ||
+	    eh->e_phnum > (im->size - eh->e_phoff) / sizeof(Elf64_Phdr))
+		return -ENOEXEC;
+	im->eh = eh;
+	im->ph = (const void *)(im->data + eh->e_phoff);
+	for (int i = 0; i < eh->e_phnum; i++) {
+		if (im->ph[i].p_type == PT_INTERP)
+			return -ELIBBAD; /* dynamic executables: not yet */
+	}
+	im->base = eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
+	return 0;
+}
+
+static unsigned segment_prot(uint32_t flags)
+{
+	return (flags & PF_R ? VM_READ : 0) | (flags & PF_W ? VM_WRITE : 0) |
+	       (flags & PF_X ? VM_EXEC : 0);
+}
+
+static int load_segment(struct proc *p, struct image *im, const Elf64_Phdr *ph)
+{
+	uint64_t start = im->base + ph->p_vaddr;
+	uint64_t page = ALIGN_DOWN(start, PAGE_SIZE);
+	uint64_t end = ALIGN_UP(start + ph->p_memsz, PAGE_SIZE);
+	unsigned prot = segment_prot(ph->p_flags);
+	int err;
+
+	if (ph->p_filesz > ph->p_memsz || ph->p_offset > im->size ||
+	    ph->p_filesz > im->size - ph->p_offset || end > USER_MMAP_TOP || end < start)
+		return -ENOEXEC;
+	/* A segment may share its first page with the previous one. */
+	if (page < im->end) {
+		err = vm_protect(p->mm, page, PAGE_SIZE, prot | VM_READ | VM_WRITE | VM_EXEC);
+		if (err)
+			return err;
+		page += PAGE_SIZE;
+	}
+	if (end > page && (err = vm_map_fixed(p->mm, page, end - page, prot)))
+		return err;
+	if (ph->p_offset == 0)
+		im->phdr_addr = start + im->eh->e_phoff;
+	im->end = MAX(im->end, end);
+	return vm_copy_in(p->mm, start, im->data + ph->p_offset, ph->p_filesz);
+}
+
+static int load_image(struct proc *p, struct image *im)
+{
+	for (int i = 0; i < im->eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = &im->ph[i];
+		int err;
+
+		if (ph->p_type == PT_PHDR)
+			im->phdr_addr = im->base + ph->p_vaddr;
+		if (ph->p_type != PT_LOAD)
+			continue;
+		err = load_segment(p, im, ph);
+		if (err)
+			return err;
+	}
+	if (!im->end)
+		return -ENOEXEC;
+	p->mm->brk_start = p->mm->brk = im->end;
+	return 0;
+}
+
+/* Builds the stack top-down in user memory. */
+struct stack_builder {
+	struct mm *mm;
+	uint64_t sp;
+	int err;
+};
+
+static uint64_t push_bytes(struct stack_builder *sb, const void *data, size_t len)
+{
+	sb->sp -= len;
+	if (!sb->err)
+		sb->err = vm_copy_in(sb->mm, sb->sp, data, len);
+	return sb->sp;
+}
+
+static uint64_t push_string(struct stack_builder *sb, const char *s)
+{
+	return push_bytes(sb, s, strlen(s) + 1);
+}
+
+static int count(char *const v[])
+{
+	int n = 0;
+
+	while (v[n])
+		n++;
+	return n;
+}
+
+static int build_stack(struct proc *p, struct image *im, const char *path,
+		       char *const argv[], char *const envp[], uint64_t *sp_out)
+{
+	struct stack_builder sb = { .mm = p->mm, .sp = USER_STACK_TOP };
+	int argc = count(argv), envc = count(envp), nwords = 0;
+	uint64_t execfn, platform, rnd, *words, *w;
+	uint8_t random[16];
+	uint32_t id[4];
+
+	execfn = push_string(&sb, path);
+	platform = push_string(&sb, "x86_64");
+	random_bytes(random, sizeof(random));
+	rnd = push_bytes(&sb, random, sizeof(random));
+	words = kmalloc((argc + envc + 3 + 2 * 20) * sizeof(uint64_t));
+	if (!words)
+		return -ENOMEM;
+	w = words;
+	*w++ = argc;
+	for (int i = 0; i < argc; i++)
+		*w++ = push_string(&sb, argv[i]);
+	*w++ = 0;
+	for (int i = 0; i < envc; i++)
+		*w++ = push_string(&sb, envp[i]);
+	*w++ = 0;
+	cpuid(1, 0, id);
+#define AUX(type, val) (*w++ = (type), *w++ = (val))
+	AUX(AT_PHDR, im->phdr_addr);
+	AUX(AT_PHENT, sizeof(Elf64_Phdr));
+	AUX(AT_PHNUM, im->eh->e_phnum);
+	AUX(AT_PAGESZ, PAGE_SIZE);
+	AUX(AT_BASE, 0);
+	AUX(AT_FLAGS, 0);
+	AUX(AT_ENTRY, im->base + im->eh->e_entry);
+	AUX(AT_UID, 0);
+	AUX(AT_EUID, 0);
+	AUX(AT_GID, 0);
+	AUX(AT_EGID, 0);
+	AUX(AT_SECURE, 0);
+	AUX(AT_RANDOM, rnd);
+	AUX(AT_HWCAP, id[3]);
+	AUX(AT_HWCAP2, 0);
+	AUX(AT_CLKTCK, 100);
+	AUX(AT_PLATFORM, platform);
+	AUX(AT_EXECFN, execfn);
+	AUX(AT_NULL, 0);
+#undef AUX
+	nwords = w - words;
+	/* The stack pointer at entry is 16-byte aligned and points at argc. */
+	sb.sp = ALIGN_DOWN(sb.sp - nwords * sizeof(uint64_t), 16) + nwords * sizeof(uint64_t);
+	*sp_out = push_bytes(&sb, words, nwords * sizeof(uint64_t));
+	kfree(words);
+	return sb.err;
+}
+
+static void init_registers(struct trapframe *tf, uint64_t entry, uint64_t sp)
+{
+	*tf = (struct trapframe){
+		.rip = entry, .cs = USER_CS, .rflags = 0x202, .rsp = sp, .ss = USER_DS,
+	};
+}
+
+int exec_load(struct proc *p, const char *path, char *const argv[], char *const envp[])
+{
+	struct image im = { 0 };
+	struct inode *ino;
+	uint64_t sp;
+	int err = vfs_lookup(path, &ino);
+
+	if (err)
+		return err;
+	im.data = ino->data;
+	im.size = ino->size;
+	if ((err = elf_check(&im)))
+		return err;
+	p->mm = vm_create();
+	if (!p->mm)
+		return -ENOMEM;
+	if ((err = load_image(p, &im)) ||
+	    (err = vm_map_fixed(p->mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
+				VM_READ | VM_WRITE)) ||
+	    (err = build_stack(p, &im, path, argv, envp, &sp)))
+		return err;
+	if (!p->tf && !(p->tf = kmalloc(sizeof(*p->tf))))
+		return -ENOMEM;
+	init_registers(p->tf, im.base + im.eh->e_entry, sp);
+	p->exe_path = kstrdup(path);
+	return 0;
+}

@@ -1,0 +1,271 @@
+/* vm.c: user address spaces: a sorted list of mappings, filled on demand. */
+#include "kernel.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include "mm/vm.h"
+
+struct mm *vm_create(void)
+{
+	struct mm *mm = kzalloc(sizeof(*mm));
+
+	if (!mm)
+		return NULL;
+	/* The first process shares the boot page-table root, so no CR3 load
+	 * is needed after ring 0; fork will give each child paging_new_root(). */
+	mm->root = paging_kernel_root();
+	mm->mmap_hint = USER_MMAP_TOP;
+	return mm;
+}
+
+static struct vma *vma_find(struct mm *mm, uint64_t addr)
+{
+	for (struct vma *v = mm->vmas; v && v->start <= addr; v = v->next)
+		if (addr < v->end)
+			return v;
+	return NULL;
+}
+
+static void vma_insert(struct mm *mm, struct vma *nv)
+{
+	struct vma **pp = &mm->vmas;
+
+	while (*pp && (*pp)->start < nv->start)
+		pp = &(*pp)->next;
+	nv->next = *pp;
+	*pp = nv;
+}
+
+/* Splits the VMA containing addr so that addr starts a VMA. */
+static int vma_split(struct mm *mm, uint64_t addr)
+{
+	struct vma *v = vma_find(mm, addr), *tail;
+
+	if (!v || v->start == addr)
+		return 0;
+	tail = kmalloc(sizeof(*tail));
+	if (!tail)
+		return -ENOMEM;
+	*tail = *v;
+	tail->start = addr;
+	v->end = addr;
+	v->next = tail;
+	return 0;
+}
+
+static uint64_t pte_flags(unsigned prot)
+{
+	uint64_t f = PTE_U;
+
+	if (prot & VM_WRITE)
+		f |= PTE_W;
+	if (!(prot & VM_EXEC))
+		f |= PTE_NX;
+	return f;
+}
+
+static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end)
+{
+	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
+		uint64_t pa = paging_unmap(mm->root, va);
+
+		if (pa)
+			page_free(phys_to_virt(pa));
+	}
+}
+
+int vm_unmap(struct mm *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
+	struct vma **pp = &mm->vmas;
+
+	if (start & (PAGE_SIZE - 1) || end <= start || end > USER_SPACE_END)
+		return -EINVAL;
+	if (vma_split(mm, start) || vma_split(mm, end))
+		return -ENOMEM;
+	while (*pp) {
+		struct vma *v = *pp;
+
+		if (v->start >= start && v->end <= end) {
+			free_pages_in(mm, v->start, v->end);
+			*pp = v->next;
+			kfree(v);
+		} else {
+			pp = &v->next;
+		}
+	}
+	return 0;
+}
+
+int vm_discard(struct mm *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
+
+	if (end < start || end > USER_SPACE_END)
+		return -EINVAL;
+	free_pages_in(mm, start, end);
+	return 0;
+}
+
+int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
+{
+	struct vma *v;
+	int err = vm_unmap(mm, start, len);
+
+	if (err)
+		return err;
+	v = kzalloc(sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	v->start = start;
+	v->end = start + ALIGN_UP(len, PAGE_SIZE);
+	v->prot = prot;
+	vma_insert(mm, v);
+	return 0;
+}
+
+static bool range_free(struct mm *mm, uint64_t start, uint64_t end)
+{
+	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next)
+		if (v->end > start)
+			return false;
+	return true;
+}
+
+uint64_t vm_find_free(struct mm *mm, uint64_t len)
+{
+	uint64_t top = mm->mmap_hint;
+
+	len = ALIGN_UP(len, PAGE_SIZE);
+	while (top >= len + (1UL << 30)) {
+		struct vma *v;
+
+		if (range_free(mm, top - len, top))
+			return mm->mmap_hint = top - len;
+		/* Move below the highest mapping overlapping the candidate. */
+		for (v = mm->vmas; v && v->start < top; v = v->next)
+			if (v->end > top - len)
+				top = MIN(top, v->start);
+	}
+	return 0;
+}
+
+int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
+{
+	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
+
+	if (start & (PAGE_SIZE - 1) || end < start || end > USER_SPACE_END)
+		return -EINVAL;
+	if (vma_split(mm, start) || vma_split(mm, end))
+		return -ENOMEM;
+	for (uint64_t va = start; va < end; va += PAGE_SIZE)
+		if (!vma_find(mm, va))
+			return -ENOMEM;
+	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
+		if (v->start < start)
+			continue;
+		v->prot = prot;
+		for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
+			pte_t *e = paging_walk(mm->root, va, false);
+
+			if (e && (*e & PTE_P)) {
+				*e = (*e & PTE_ADDR_MASK) | PTE_P | pte_flags(prot);
+				paging_flush(va);
+			}
+		}
+	}
+	return 0;
+}
+
+/* Maps a zeroed page at va if none is there; returns its entry. */
+static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v)
+{
+	pte_t *e = paging_walk(mm->root, va, true);
+	void *page;
+
+	if (!e)
+		return NULL;
+	if (*e & PTE_P)
+		return e;
+	page = page_zalloc();
+	if (!page)
+		return NULL;
+	*e = virt_to_phys(page) | PTE_P | pte_flags(v->prot);
+	return e;
+}
+
+static bool access_allowed(unsigned prot, bool write, bool exec)
+{
+	if (write)
+		return prot & VM_WRITE;
+	if (exec)
+		return prot & VM_EXEC;
+	return prot & (VM_READ | VM_WRITE | VM_EXEC);
+}
+
+int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
+{
+	uint64_t va = ALIGN_DOWN(addr, PAGE_SIZE);
+	struct vma *v = vma_find(mm, addr);
+	pte_t *e;
+
+	if (!v || !access_allowed(v->prot, write, exec))
+		return -EFAULT;
+	e = paging_walk(mm->root, va, false);
+	if (e && (*e & PTE_P))
+		return -EFAULT; /* present yet faulting: a protection violation */
+	return populate(mm, va, v) ? 0 : -ENOMEM;
+}
+
+int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write)
+{
+	uint64_t end = addr + len;
+
+	if (end < addr || end > USER_SPACE_END)
+		return -EFAULT;
+	for (uint64_t va = ALIGN_DOWN(addr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
+		struct vma *v = vma_find(mm, va);
+
+		if (!v || !access_allowed(v->prot, write, false) || !populate(mm, va, v))
+			return -EFAULT;
+	}
+	return 0;
+}
+
+int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len)
+{
+	const char *s = src;
+
+	while (len) {
+		uint64_t off = addr & (PAGE_SIZE - 1);
+		size_t n = MIN(len, PAGE_SIZE - off);
+		struct vma *v = vma_find(mm, addr);
+		pte_t *e = v ? populate(mm, addr - off, v) : NULL;
+
+		if (!e)
+			return -EFAULT;
+		memcpy((char *)phys_to_virt(*e & PTE_ADDR_MASK) + off, s, n);
+		addr += n;
+		s += n;
+		len -= n;
+	}
+	return 0;
+}
+
+uint64_t vm_brk(struct mm *mm, uint64_t new_brk)
+{
+	uint64_t old_end = ALIGN_UP(mm->brk, PAGE_SIZE);
+	uint64_t new_end = ALIGN_UP(new_brk, PAGE_SIZE);
+
+	if (new_brk < mm->brk_start)
+		return mm->brk;
+	if (new_end > old_end) {
+		if (!range_free(mm, old_end, new_end) ||
+		    vm_map_fixed(mm, old_end, new_end - old_end, VM_READ | VM_WRITE))
+			return mm->brk;
+	} else if (new_end < old_end) {
+		vm_unmap(mm, new_end, old_end - new_end);
+	}
+	mm->brk = new_brk;
+	return mm->brk;
+}

@@ -1,0 +1,53 @@
+/* vm.h: user address spaces: mappings (VMAs), demand paging, brk and mmap. */
+#ifndef MM_VM_H
+#define MM_VM_H
+
+#include "kernel.h"
+#include "arch/x86_64/paging.h"
+
+#define VM_READ 0x1
+#define VM_WRITE 0x2
+#define VM_EXEC 0x4
+
+#define USER_STACK_TOP 0x7ffffffff000UL
+#define USER_STACK_MAX (8UL << 20)
+#define USER_MMAP_TOP 0x7f0000000000UL
+#define USER_PIE_BASE 0x555555554000UL
+#define USER_SPACE_END 0x800000000000UL
+
+/* A mapped range [start, end) of a user address space, page aligned. */
+struct vma {
+	uint64_t start, end;
+	unsigned prot;  /* VM_* */
+	struct vma *next;  /* sorted by start */
+};
+
+struct mm {
+	pte_t *root;
+	struct vma *vmas;
+	uint64_t brk_start, brk;
+	uint64_t mmap_hint; /* next top-down mmap search point */
+};
+
+struct mm *vm_create(void);
+/* Maps [start, start+len) with prot, replacing what was there. Pages are
+ * allocated on first touch. Returns 0 or -errno. */
+int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);
+/* Finds a free range of len bytes below the mmap area top; 0 if none. */
+uint64_t vm_find_free(struct mm *mm, uint64_t len);
+int vm_unmap(struct mm *mm, uint64_t start, uint64_t len);
+/* Drops the pages of [start, start+len): they read back as zeros. */
+int vm_discard(struct mm *mm, uint64_t start, uint64_t len);
+int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);
+/* Resolves a fault at addr; 0 if handled, -EFAULT if addr is not mapped
+ * with the needed access. */
+int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec);
+/* Makes sure [addr, addr+len) is mapped and present for the access, so the
+ * kernel can touch it without faulting. Returns 0 or -EFAULT. */
+int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write);
+/* Copies data into user memory that may not be writable by the user (ELF
+ * loading of read-only segments). The range must be mapped. */
+int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len);
+uint64_t vm_brk(struct mm *mm, uint64_t new_brk);
+
+#endif

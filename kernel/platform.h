@@ -1,0 +1,30 @@
+/* platform.h: the host services the kernel uses, on wisp-vmm (hypercalls) or
+ * on any PVH loader such as QEMU (serial ports, isa-debug-exit). */
+#ifndef PLATFORM_H
+#define PLATFORM_H
+
+#include "kernel.h"
+
+struct hvm_start_info;
+
+struct platform_ops {
+	const char *name;
+	/* fd 1 or 2; returns bytes written or -errno. */
+	long (*write)(int fd, const void *buf, size_t len);
+	/* stdin; returns bytes read, 0 at end of input, or -errno. */
+	long (*read)(void *buf, size_t len);
+	__attribute__((noreturn)) void (*exit)(int status, int sig, uint64_t fault_addr);
+	/* Wall-clock nanoseconds now; used once at boot to anchor the TSC. */
+	uint64_t (*realtime_ns)(void);
+	void (*sleep_ns)(uint64_t ns);
+};
+
+extern const struct platform_ops *platform;
+
+/* Picks the platform from the boot info; fills tsc_khz and trace flags. */
+void platform_init(const struct hvm_start_info *si);
+extern uint64_t platform_tsc_khz;
+extern const uint8_t *platform_seed; /* 32 bytes or NULL */
+extern bool platform_trace_syscalls;
+
+#endif

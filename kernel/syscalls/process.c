@@ -1,0 +1,205 @@
+/* process.c: process identity (pids, credentials, groups, sessions), exit,
+ * kill to self, and prctl names. */
+#include "syscalls/syscall.h"
+#include "syscalls/signal.h"
+#include "sched/proc.h"
+#include "mm/uaccess.h"
+#include "lib/string.h"
+#include <linux/prctl.h>
+
+static long sys_getpid(void) { return current()->pid; }
+SYSCALL(getpid, sys_getpid, "");
+static long sys_getppid(void) { return current()->ppid; }
+SYSCALL(getppid, sys_getppid, "");
+/* Single-threaded: the only thread's id is the pid. */
+SYSCALL(gettid, sys_getpid, "");
+
+/* Everything runs as root; the ids can't change. */
+static long sys_get_id(void) { return 0; }
+SYSCALL(getuid, sys_get_id, "");
+SYSCALL(geteuid, sys_get_id, "");
+SYSCALL(getgid, sys_get_id, "");
+SYSCALL(getegid, sys_get_id, "");
+
+/* Setting an id to 0 (or -1, "unchanged") is a no-op; anything else would
+ * need credentials we don't model. */
+static long set_ids(unsigned a, unsigned b, unsigned c)
+{
+	return (a == 0 || a == (unsigned)-1) && (b == 0 || b == (unsigned)-1) &&
+	       (c == 0 || c == (unsigned)-1) ? 0 : -EPERM;
+}
+static long sys_set_id1(unsigned id) { return set_ids(id, 0, 0); }
+static long sys_set_id2(unsigned a, unsigned b) { return set_ids(a, b, 0); }
+SYSCALL(setuid, sys_set_id1, "u");
+SYSCALL(setgid, sys_set_id1, "u");
+SYSCALL(setreuid, sys_set_id2, "uu");
+SYSCALL(setregid, sys_set_id2, "uu");
+SYSCALL(setresuid, set_ids, "uuu");
+SYSCALL(setresgid, set_ids, "uuu");
+/* setfsuid/setfsgid return the previous id, never an error. */
+SYSCALL(setfsuid, sys_get_id, "u");
+SYSCALL(setfsgid, sys_get_id, "u");
+
+static long sys_getresid(unsigned *r, unsigned *e, unsigned *s)
+{
+	unsigned zero = 0;
+
+	if (copy_to_user(r, &zero, 4) || copy_to_user(e, &zero, 4) ||
+	    copy_to_user(s, &zero, 4))
+		return -EFAULT;
+	return 0;
+}
+SYSCALL(getresuid, sys_getresid, "ppp");
+SYSCALL(getresgid, sys_getresid, "ppp");
+
+static long sys_getgroups(int size)
+{
+	return size < 0 ? -EINVAL : 0;
+}
+SYSCALL(getgroups, sys_getgroups, "dp");
+
+static long sys_setgroups(int size)
+{
+	return size < 0 || size > 65536 ? -EINVAL : 0;
+}
+SYSCALL(setgroups, sys_setgroups, "dp");
+
+/* Only the current process exists: pid 0 and our own pid name it. */
+static bool is_self(int pid)
+{
+	return pid == 0 || pid == current()->pid;
+}
+
+static long sys_getpgrp(void) { return current()->pgid; }
+SYSCALL(getpgrp, sys_getpgrp, "");
+
+static long sys_getpgid(int pid)
+{
+	return is_self(pid) ? current()->pgid : -ESRCH;
+}
+SYSCALL(getpgid, sys_getpgid, "d");
+
+static long sys_setpgid(int pid, int pgid)
+{
+	struct proc *p = current();
+
+	if (pgid < 0)
+		return -EINVAL;
+	if (!is_self(pid))
+		return -ESRCH;
+	/* A session leader can't move; with one process the only group it
+	 * can join is its own, new or existing. */
+	if (p->sid == p->pid)
+		return -EPERM;
+	if (pgid != 0 && pgid != p->pid && pgid != p->pgid)
+		return -EPERM;
+	p->pgid = pgid ? pgid : p->pid;
+	return 0;
+}
+SYSCALL(setpgid, sys_setpgid, "dd");
+
+static long sys_getsid(int pid)
+{
+	return is_self(pid) ? current()->sid : -ESRCH;
+}
+SYSCALL(getsid, sys_getsid, "d");
+
+static long sys_setsid(void)
+{
+	struct proc *p = current();
+
+	/* As on Linux, a group leader can't start a session. */
+	if (p->pgid == p->pid)
+		return -EPERM;
+	p->sid = p->pgid = p->pid;
+	return p->sid;
+}
+SYSCALL(setsid, sys_setsid, "");
+
+static long sys_set_tid_address(uint64_t tidptr)
+{
+	current()->clear_child_tid = tidptr;
+	return current()->pid;
+}
+SYSCALL(set_tid_address, sys_set_tid_address, "p");
+
+/* Robust futexes matter only when a thread dies holding a lock. */
+static long sys_set_robust_list(uint64_t head, size_t len)
+{
+	(void)head;
+	return len == 24 ? 0 : -EINVAL;  /* sizeof(struct robust_list_head) */
+}
+SYSCALL(set_robust_list, sys_set_robust_list, "pu");
+
+static long sys_exit(int status)
+{
+	proc_exit(status & 0xff);
+}
+SYSCALL(exit, sys_exit, "d");
+SYSCALL(exit_group, sys_exit, "d");
+
+static long sys_kill(int pid, int sig)
+{
+	struct proc *p = current();
+
+	if (sig < 0 || sig > NSIG_K)
+		return -EINVAL;
+	/* pid 0: our group; -1: every process we may signal; -pgid: a group. */
+	if (!(is_self(pid) || pid == -1 || -pid == p->pgid))
+		return -ESRCH;
+	return signal_send_self(sig);
+}
+SYSCALL(kill, sys_kill, "dd");
+
+static long sys_tgkill(int tgid, int tid, int sig)
+{
+	if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSIG_K)
+		return -EINVAL;
+	if (tgid != current()->pid || tid != current()->pid)
+		return -ESRCH;
+	return signal_send_self(sig);
+}
+SYSCALL(tgkill, sys_tgkill, "ddd");
+
+static long sys_tkill(int tid, int sig)
+{
+	return sys_tgkill(current()->pid, tid, sig);
+}
+SYSCALL(tkill, sys_tkill, "dd");
+
+/* The task name (comm): 15 chars and a NUL, the program's basename until
+ * PR_SET_NAME changes it. Per VM, like the process itself for now. */
+static char comm[16];
+
+static void comm_init(void)
+{
+	const char *exe = current()->exe_path, *base;
+
+	if (comm[0] || !exe)
+		return;
+	base = strrchr(exe, '/');
+	strlcpy(comm, base ? base + 1 : exe, sizeof(comm));
+}
+
+static long sys_prctl(int option, unsigned long arg2)
+{
+	char name[16] = { 0 };
+	size_t i;
+
+	comm_init();
+	if (option == PR_GET_NAME)
+		return copy_to_user((void *)arg2, comm, sizeof(comm)) ? -EFAULT : 0;
+	if (option != PR_SET_NAME)
+		return -EINVAL;
+	/* Byte by byte: the name may end right before an unmapped page, and
+	 * longer names are silently truncated, as on Linux. */
+	for (i = 0; i < sizeof(name) - 1; i++) {
+		if (copy_from_user(&name[i], (const char *)arg2 + i, 1))
+			return -EFAULT;
+		if (!name[i])
+			break;
+	}
+	memcpy(comm, name, sizeof(comm));
+	return 0;
+}
+SYSCALL(prctl, sys_prctl, "dxxxx");
