@@ -105,35 +105,41 @@ static void legacy_sleep_ns(uint64_t ns)
 		;
 }
 
-/* Counts TSC ticks during 10 ms of PIT channel 2. */
+static uint16_t pit_read_channel0(void)
+{
+	uint8_t lo, hi;
+
+	outb(0x43, 0x00); /* latch channel 0 */
+	lo = inb(0x40);
+	hi = inb(0x40);
+	return lo | (hi << 8);
+}
+
+/* Counts TSC ticks during 10 ms of PIT channel 0. Channel 2, the usual
+ * choice, needs the PC speaker port, which QEMU microvm does not have. */
 static uint64_t pit_calibrate_khz(void)
 {
-	const uint16_t count = 11932; /* 1193182 Hz / 100 */
+	const uint16_t ticks_10ms = 11932; /* 1193182 Hz / 100 */
+	uint16_t start;
 	uint64_t t0, t1;
 
-	outb(0x61, (inb(0x61) & ~0x02) | 0x01); /* gate on, speaker off */
-	outb(0x43, 0xb0);                       /* channel 2, mode 0, binary */
-	outb(0x42, count & 0xff);
-	outb(0x42, count >> 8);
+	outb(0x43, 0x34); /* channel 0, lo/hi byte, mode 2, counting from 65535 */
+	outb(0x40, 0xff);
+	outb(0x40, 0xff);
+	start = pit_read_channel0();
 	t0 = rdtsc();
-	while (!(inb(0x61) & 0x20))
+	while ((uint16_t)(start - pit_read_channel0()) < ticks_10ms)
 		;
 	t1 = rdtsc();
 	return (t1 - t0) / 10;
 }
 
+/* CPUID leaves that report the TSC rate are not trustworthy on every
+ * loader (TCG repeats the last basic leaf for unknown ones): measure it. */
 uint64_t legacy_tsc_khz(void)
 {
 	static uint64_t khz;
-	uint32_t r[4];
 
-	if (khz)
-		return khz;
-	cpuid(0x40000000, 0, r);
-	if (r[0] >= 0x40000010) {
-		cpuid(0x40000010, 0, r);
-		khz = r[0];
-	}
 	if (!khz)
 		khz = pit_calibrate_khz();
 	return khz ? khz : 1000000;

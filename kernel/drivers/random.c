@@ -85,6 +85,8 @@ void random_init(void)
 			key[2 * i] ^= (uint32_t)v;
 			key[2 * i + 1] ^= (uint32_t)(v >> 32);
 		}
+	/* Weak alone (QEMU without RDRAND has no other source), but the TSC
+	 * at least differs per boot. */
 	nonce[0] ^= (uint32_t)tsc;
 	nonce[1] ^= (uint32_t)(tsc >> 32);
 	seeded = true;

@@ -6,44 +6,57 @@
 
 struct file;
 struct inode;
+struct dentry;
 
-/* What an open file can do; NULL entries mean the operation is invalid. */
+/* What an open file can do; NULL entries mean the operation is invalid.
+ * buf may be a user address the syscall layer has already checked and
+ * faulted in with user_access_ok(), or a kernel address: use memcpy. */
 struct file_ops {
 	ssize_t (*read)(struct file *f, void *buf, size_t len, off_t *pos);
 	ssize_t (*write)(struct file *f, const void *buf, size_t len, off_t *pos);
 	long (*ioctl)(struct file *f, unsigned long cmd, unsigned long arg);
 	void (*release)(struct file *f);
+	/* lseek, pread and pwrite are allowed (else -ESPIPE, as for pipes). */
+	bool seekable;
 };
 
 /* File data lives in one buffer; `borrowed` data points into the initramfs
- * and is copied on the first write, so unpacking costs no copy. */
+ * and is copied on the first write, so unpacking costs no copy. An inode is
+ * freed when it has no names (nlink) and no users (refs) left. */
 struct inode {
 	unsigned long ino;
 	unsigned mode;   /* S_IF* | permissions */
 	unsigned nlink;
 	unsigned uid, gid;
 	uint64_t size;
-	char *data;
+	char *data;      /* regular files: contents; symlinks: target */
 	uint64_t capacity;
 	bool borrowed;
 	int64_t atime_ns, mtime_ns, ctime_ns;
 	const struct file_ops *fops;  /* for character devices */
 	unsigned rdev;
-	struct dentry *children;      /* directories */
-	struct inode *parent;         /* directories: ".." */
-	int refs;                     /* open files and cwd */
+	struct dentry *children;      /* directories: newest first */
+	struct inode *parent;         /* directories: "..", holds a ref */
+	int refs;                     /* open files, cwd, child directories */
+	/* Symlinks whose target is computed (/proc/self/exe); else NULL. */
+	const char *(*get_link)(struct inode *in);
 };
 
+/* A name in a directory. Also chained in a global hash on (dir, name). */
 struct dentry {
-	char *name;
+	char *name;      /* NUL-terminated, stored after the struct */
 	struct inode *inode;
-	struct dentry *next;
+	struct dentry *next;   /* sibling, in dir->children */
+	struct inode *dir;
+	struct dentry *hnext;  /* hash chain */
+	uint32_t hash, len;
+	uint64_t cookie;       /* getdents position, decreasing along ->next */
 };
 
 struct file {
 	struct inode *inode;
 	const struct file_ops *ops;
-	unsigned flags;  /* O_* status flags */
+	unsigned flags;  /* O_* access mode and status flags */
 	off_t pos;
 	int refs;
 	void *priv;
@@ -56,10 +69,44 @@ struct fdtable {
 	bool cloexec[FD_MAX];
 };
 
+/* getdents positions: 0 ".", 1 "..", 2 first child, then the cookie of
+ * the last entry returned. */
+#define DIR_POS_CHILDREN 2
+
+/* ---- tmpfs.c: the in-memory filesystem ---- */
 void vfs_init(void);
 struct inode *vfs_root(void);
+int64_t vfs_now(void);
+/* A fresh inode with no names and no refs (pipes and sockets use it too). */
+struct inode *inode_new(unsigned mode);
+void inode_get(struct inode *in);
+void inode_put(struct inode *in);
+struct inode *tmpfs_lookup(struct inode *dir, const char *name, size_t len);
+/* Creates a directory, regular file or device node named name in dir;
+ * *out (if out) gets the new inode. -EEXIST if the name is taken. */
+int tmpfs_mknod(struct inode *dir, const char *name, size_t len, unsigned mode,
+		struct inode **out);
+int tmpfs_symlink(struct inode *dir, const char *name, size_t len,
+		  const char *target, size_t tlen, struct inode **out);
+int tmpfs_link(struct inode *dir, const char *name, size_t len, struct inode *in);
+/* Removes a name: a non-directory, or an empty directory if rmdir. */
+int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir);
+/* rename(2) on resolved parents; flags 0 or RENAME_NOREPLACE. */
+int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
+		 struct inode *ndir, const char *nname, size_t nlen, unsigned flags);
+int tmpfs_truncate(struct inode *in, uint64_t size);
+/* The first entry at getdents position pos >= DIR_POS_CHILDREN, or NULL. */
+struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos);
+extern const struct file_ops tmpfs_file_ops, tmpfs_dir_ops;
+
+/* ---- cpio.c ---- */
 /* Unpacks a cpio newc archive into the root filesystem. */
 int cpio_unpack(const void *archive, size_t len);
+
+/* ---- path.c: name lookup ----
+ * Returned inodes carry no reference: they stay valid until the next
+ * change to the filesystem. Paths here are kernel strings. */
+#define VFS_MAX_LINKS 40  /* symlinks followed per lookup, as in Linux */
 /* Resolves path relative to the current process's cwd (or dirfd);
  * follows symlinks in the last component if follow. */
 int vfs_lookup_at(int dirfd, const char *path, bool follow, struct inode **out);
@@ -67,10 +114,55 @@ static inline int vfs_lookup(const char *path, struct inode **out)
 {
 	return vfs_lookup_at(-100 /* AT_FDCWD */, path, true, out);
 }
+/* The directory that would hold path's last component, and that name
+ * (which may be "." or ".."); slash says the path ended in '/'. */
+struct vfs_name {
+	struct inode *dir;
+	const char *name;
+	size_t len;
+	bool slash;
+};
+int vfs_lookup_parent(int dirfd, const char *path, struct vfs_name *out);
+int vfs_parent_from(struct inode *start, const char *path, struct vfs_name *out);
+/* The inode dirfd names (AT_FDCWD: the cwd), whatever its type. */
+int vfs_fd_inode(int dirfd, struct inode **out);
+/* A symlink's target (not NUL-terminated) and its length. */
+const char *vfs_link_target(struct inode *in, size_t *len);
+/* Writes the absolute path of directory dir; returns its length or -errno. */
+int vfs_dir_path(struct inode *dir, char *buf, size_t size);
+
+/* ---- file.c: open files and fd tables ---- */
+/* A new open file with one reference; takes a reference on in (may be NULL). */
+struct file *file_new(struct inode *in, const struct file_ops *ops, unsigned flags);
+void file_get(struct file *f);
+void file_put(struct file *f);
 /* Opens path like openat(2) for the kernel itself; returns an fd or -errno. */
-int vfs_open(const char *path, unsigned flags, unsigned mode);
+int vfs_openat(int dirfd, const char *path, unsigned flags, unsigned mode);
+static inline int vfs_open(const char *path, unsigned flags, unsigned mode)
+{
+	return vfs_openat(-100 /* AT_FDCWD */, path, flags, mode);
+}
+/* Puts f (whose reference the table takes over) in the lowest free fd >= min
+ * of the current process; returns the fd or -EMFILE (f is then not taken). */
+int fd_install(struct file *f, int min, bool cloexec);
+/* Puts f in slot fd (0 <= fd < FD_MAX), closing what was there. */
+void fd_replace(int fd, struct file *f, bool cloexec);
+int fd_close(int fd);
+struct file *fd_get(int fd);
 /* Builds the fd table of the first process: 0, 1, 2 on the host console. */
 struct fdtable *fdtable_create_console(void);
-struct file *fd_get(int fd);
+/* fork: a copy sharing the open files; NULL if out of memory. */
+struct fdtable *fdtable_clone(const struct fdtable *t);
+/* execve: closes the O_CLOEXEC fds. */
+void fdtable_close_on_exec(struct fdtable *t);
+/* exit: closes every fd and frees the table. */
+void fdtable_destroy(struct fdtable *t);
+
+/* ---- devices.c ---- */
+/* Creates /dev with its character devices, and /proc/self/exe. */
+void devices_init(void);
+/* An open file on the host console; host_fd 0 reads stdin and writes
+ * stdout, 1 and 2 write stdout and stderr. */
+struct file *console_open(int host_fd);
 
 #endif

@@ -144,8 +144,9 @@ static long sys_kill(int pid, int sig)
 
 	if (sig < 0 || sig > NSIG_K)
 		return -EINVAL;
-	/* pid 0: our group; -1: every process we may signal; -pgid: a group. */
-	if (!(is_self(pid) || pid == -1 || -pid == p->pgid))
+	/* pid 0: our group; -pgid: a group. -1 means all processes but init
+	 * and the caller, which is none. */
+	if (!is_self(pid) && !(pid < -1 && pid == -p->pgid))
 		return -ESRCH;
 	return signal_send_self(sig);
 }
@@ -167,18 +168,24 @@ static long sys_tkill(int tid, int sig)
 }
 SYSCALL(tkill, sys_tkill, "dd");
 
-/* The task name (comm): 15 chars and a NUL, the program's basename until
- * PR_SET_NAME changes it. Per VM, like the process itself for now. */
+/* The task name (comm): 15 chars and a NUL. It is the program's basename
+ * unless PR_SET_NAME named the running image; the exe_path pointer tells
+ * whether an execve has replaced that image since. Move it to struct proc
+ * with fork. */
 static char comm[16];
+static const char *comm_exe;
 
-static void comm_init(void)
+static void comm_get(char out[16])
 {
 	const char *exe = current()->exe_path, *base;
 
-	if (comm[0] || !exe)
-		return;
-	base = strrchr(exe, '/');
-	strlcpy(comm, base ? base + 1 : exe, sizeof(comm));
+	memset(out, 0, 16);
+	if (comm_exe && comm_exe == exe) {
+		memcpy(out, comm, 16);
+	} else if (exe) {
+		base = strrchr(exe, '/');
+		strlcpy(out, base ? base + 1 : exe, 16);
+	}
 }
 
 static long sys_prctl(int option, unsigned long arg2)
@@ -186,9 +193,10 @@ static long sys_prctl(int option, unsigned long arg2)
 	char name[16] = { 0 };
 	size_t i;
 
-	comm_init();
-	if (option == PR_GET_NAME)
-		return copy_to_user((void *)arg2, comm, sizeof(comm)) ? -EFAULT : 0;
+	if (option == PR_GET_NAME) {
+		comm_get(name);
+		return copy_to_user((void *)arg2, name, sizeof(name)) ? -EFAULT : 0;
+	}
 	if (option != PR_SET_NAME)
 		return -EINVAL;
 	/* Byte by byte: the name may end right before an unmapped page, and
@@ -200,6 +208,7 @@ static long sys_prctl(int option, unsigned long arg2)
 			break;
 	}
 	memcpy(comm, name, sizeof(comm));
+	comm_exe = current()->exe_path;
 	return 0;
 }
 SYSCALL(prctl, sys_prctl, "dxxxx");

@@ -102,6 +102,17 @@ long signal_send_self(int sig)
 	return 0;
 }
 
+void signal_exec_reset(void)
+{
+	struct sigaction_k *a = current()->sigactions;
+	int i;
+
+	for (i = 0; a && i < NSIG_K; i++)
+		if (a[i].handler != H_IGN)
+			a[i] = (struct sigaction_k){ 0 };
+	altstack = (stack_t){ .ss_flags = SS_DISABLE };
+}
+
 static long sys_rt_sigaction(int sig, const struct sigaction_k *uact,
 			     struct sigaction_k *uoact, size_t setsize)
 {

@@ -23,5 +23,9 @@ const struct sigaction_k *signal_action(int sig);
  * fatal default, leaves it pending if blocked, else ignores it (handlers are
  * not run yet). Returns 0 if it returns at all. */
 long signal_send_self(int sig);
+/* execve: caught signals revert to SIG_DFL (their handlers are gone with
+ * the old image) and the alternate stack is dropped; ignored signals, the
+ * mask and pending signals stay, as on Linux. */
+void signal_exec_reset(void);
 
 #endif

@@ -1,0 +1,239 @@
+/* cpio.c: unpacks the initramfs (cpio "newc") into tmpfs; file data stays in
+ * the archive, which is never freed. */
+#include <linux/limits.h>
+#include <linux/stat.h>
+#include "fs/vfs.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+
+#define HDR_LEN 110  /* "070701" and 13 fields of 8 hex digits */
+
+enum {
+	F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE, F_DEVMAJOR,
+	F_DEVMINOR, F_RDEVMAJOR, F_RDEVMINOR, F_NAMESIZE, F_CHECK, NFIELDS
+};
+
+struct entry {
+	uint32_t f[NFIELDS];
+	const char *name;  /* NUL-terminated inside the archive */
+	const char *data;
+};
+
+/* Hard-linked files share an archive inode number (and only one of the
+ * entries carries the data): the first one seen is remembered, with a ref. */
+struct hardlinks {
+	struct { uint32_t ino; struct inode *in; } *v;
+	size_t n, cap;
+};
+
+static int parse_hex(const char *s, uint32_t *out)
+{
+	uint32_t v = 0;
+
+	for (int i = 0; i < 8; i++) {
+		char c = s[i];
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (c - 'a' + 10);
+		else if (c >= 'A' && c <= 'F')
+			v = v << 4 | (c - 'A' + 10);
+		else
+			return -EINVAL;
+	}
+	*out = v;
+	return 0;
+}
+
+/* Parses the entry at off (off <= len), checking every length against the
+ * archive; *next gets the offset of the following header. */
+static int parse_entry(const char *base, size_t len, size_t off, struct entry *e,
+		       size_t *next)
+{
+	const char *h = base + off;
+	size_t name_off = off + HDR_LEN, data_off;
+	uint32_t namesize, filesize;
+
+	if (len - off < HDR_LEN || memcmp(h, "07070", 5) || (h[5] != '1' && h[5] != '2'))
+		return -EINVAL;
+	for (int i = 0; i < NFIELDS; i++)
+		if (parse_hex(h + 6 + 8 * i, &e->f[i]))
+			return -EINVAL;
+	namesize = e->f[F_NAMESIZE];
+	filesize = e->f[F_FILESIZE];
+	if (!namesize || namesize > len - name_off)
+		return -EINVAL;
+	e->name = base + name_off;
+	if (strnlen(e->name, namesize) != namesize - 1)
+		return -EINVAL;
+	data_off = ALIGN_UP(name_off + namesize, 4);
+	if (data_off > len || filesize > len - data_off)
+		return -EINVAL;
+	e->data = base + data_off;
+	/* The last entry's padding may be missing; the next parse then fails. */
+	*next = MIN(ALIGN_UP(data_off + filesize, 4), len);
+	return 0;
+}
+
+/* Archive names are relative ("bin/sh", "./bin/sh"), sometimes absolute. */
+static const char *skip_root(const char *p)
+{
+	for (;;) {
+		if (p[0] == '/')
+			p++;
+		else if (p[0] == '.' && p[1] == '/')
+			p += 2;
+		else if (p[0] == '.' && !p[1])
+			p++;
+		else
+			return p;
+	}
+}
+
+static bool is_dot(const struct vfs_name *nm)
+{
+	return nm->name[0] == '.' && (nm->len == 1 || (nm->len == 2 && nm->name[1] == '.'));
+}
+
+/* Creates the missing directories above path, like mkdir -p of its dirname. */
+static int make_parents(const char *path)
+{
+	char *buf = kstrndup(path, PATH_MAX), *s;
+	struct vfs_name nm;
+	int err = buf ? 0 : -ENOMEM;
+
+	for (s = buf ? strchr(buf, '/') : NULL; s && !err; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		err = vfs_parent_from(vfs_root(), buf, &nm);
+		if (!err && !is_dot(&nm)) {
+			err = tmpfs_mknod(nm.dir, nm.name, nm.len, S_IFDIR | 0755, NULL);
+			if (err == -EEXIST)
+				err = 0;
+		}
+		*s = '/';
+	}
+	kfree(buf);
+	return err;
+}
+
+/* An entry replaces what its name held, except that directories merge;
+ * *dir gets the directory to merge into. */
+static int take_name(const struct vfs_name *nm, unsigned mode, struct inode **dir)
+{
+	struct inode *old = tmpfs_lookup(nm->dir, nm->name, nm->len);
+
+	*dir = NULL;
+	if (!old)
+		return 0;
+	if (S_ISDIR(old->mode) && S_ISDIR(mode)) {
+		*dir = old;
+		return 0;
+	}
+	return tmpfs_unlink(nm->dir, nm->name, nm->len, S_ISDIR(old->mode));
+}
+
+static struct inode *hardlink_find(const struct hardlinks *hl, uint32_t ino)
+{
+	for (size_t i = 0; i < hl->n; i++)
+		if (hl->v[i].ino == ino)
+			return hl->v[i].in;
+	return NULL;
+}
+
+static int hardlink_add(struct hardlinks *hl, uint32_t ino, struct inode *in)
+{
+	if (hl->n == hl->cap) {
+		size_t cap = MAX(hl->cap * 2, 16);
+		void *v = krealloc(hl->v, cap * sizeof(*hl->v));
+
+		if (!v)
+			return -ENOMEM;
+		hl->v = v;
+		hl->cap = cap;
+	}
+	hl->v[hl->n].ino = ino;
+	hl->v[hl->n++].in = in;
+	inode_get(in);
+	return 0;
+}
+
+static int unpack_file(const struct vfs_name *nm, const struct entry *e,
+		       struct hardlinks *hl, struct inode **out)
+{
+	bool linked = e->f[F_NLINK] > 1;
+	struct inode *in = linked ? hardlink_find(hl, e->f[F_INO]) : NULL;
+	int err;
+
+	if (in)
+		err = tmpfs_link(nm->dir, nm->name, nm->len, in);
+	else if (!(err = tmpfs_mknod(nm->dir, nm->name, nm->len, S_IFREG, &in)) && linked)
+		err = hardlink_add(hl, e->f[F_INO], in);
+	if (err)
+		return err;
+	if (e->f[F_FILESIZE]) {
+		in->data = (char *)e->data;
+		in->size = e->f[F_FILESIZE];
+		in->capacity = 0;
+		in->borrowed = true;
+	}
+	*out = in;
+	return 0;
+}
+
+static void set_attrs(struct inode *in, const struct entry *e)
+{
+	in->mode = (in->mode & S_IFMT) | (e->f[F_MODE] & 07777);
+	in->uid = e->f[F_UID];
+	in->gid = e->f[F_GID];
+	in->atime_ns = in->mtime_ns = in->ctime_ns = (int64_t)e->f[F_MTIME] * 1000000000;
+}
+
+static int unpack_entry(const struct entry *e, struct hardlinks *hl)
+{
+	const char *path = skip_root(e->name);
+	unsigned mode = e->f[F_MODE];
+	struct inode *in;
+	struct vfs_name nm;
+	int err;
+
+	/* Device nodes, fifos and sockets are not supported: /dev is built in. */
+	if (!S_ISDIR(mode) && !S_ISREG(mode) && !S_ISLNK(mode))
+		return 0;
+	if (!*path) {
+		if (S_ISDIR(mode))
+			set_attrs(vfs_root(), e);
+		return 0;
+	}
+	err = vfs_parent_from(vfs_root(), path, &nm);
+	if (err == -ENOENT && !(err = make_parents(path)))
+		err = vfs_parent_from(vfs_root(), path, &nm);
+	if (err || is_dot(&nm) || (err = take_name(&nm, mode, &in)))
+		return err;
+	if (S_ISDIR(mode) && !in)
+		err = tmpfs_mknod(nm.dir, nm.name, nm.len, S_IFDIR, &in);
+	else if (S_ISREG(mode))
+		err = unpack_file(&nm, e, hl, &in);
+	else if (S_ISLNK(mode))
+		err = tmpfs_symlink(nm.dir, nm.name, nm.len, e->data, e->f[F_FILESIZE], &in);
+	if (!err)
+		set_attrs(in, e);
+	return err;
+}
+
+int cpio_unpack(const void *archive, size_t len)
+{
+	struct hardlinks hl = { 0 };
+	struct entry e;
+	size_t off = 0;
+	int err;
+
+	while (!(err = parse_entry(archive, len, off, &e, &off)) &&
+	       strcmp(e.name, "TRAILER!!!"))
+		if ((err = unpack_entry(&e, &hl)))
+			break;
+	for (size_t i = 0; i < hl.n; i++)
+		inode_put(hl.v[i].in);
+	kfree(hl.v);
+	return err;
+}

@@ -1,0 +1,417 @@
+/* tmpfs.c: the in-memory filesystem: inodes, directory entries and file data. */
+#include <linux/fcntl.h>
+#include <linux/fs.h>
+#include <linux/stat.h>
+#include "fs/vfs.h"
+#include "clock.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+
+/* Lookups go through one global hash on (directory, name), so large
+ * directories cost no linear scans; per-directory lists serve getdents. */
+#define DCACHE_BUCKETS 4096
+/* Bigger files than this are -EFBIG; keeps offset arithmetic far from overflow. */
+#define MAX_FILE_SIZE (1ULL << 40)
+
+static struct inode *root;
+static unsigned long next_ino = 1;
+static uint64_t next_cookie = DIR_POS_CHILDREN + 1;
+static struct dentry *dcache[DCACHE_BUCKETS];
+
+struct inode *vfs_root(void)
+{
+	return root;
+}
+
+int64_t vfs_now(void)
+{
+	return (int64_t)clock_realtime_ns();
+}
+
+struct inode *inode_new(unsigned mode)
+{
+	struct inode *in = kzalloc(sizeof(*in));
+
+	if (!in)
+		return NULL;
+	in->ino = next_ino++;
+	in->mode = mode;
+	in->atime_ns = in->mtime_ns = in->ctime_ns = vfs_now();
+	return in;
+}
+
+static void inode_maybe_free(struct inode *in)
+{
+	if (in->nlink || in->refs > 0)
+		return;
+	if (S_ISDIR(in->mode) && in->parent != in)
+		inode_put(in->parent);
+	if (!in->borrowed)
+		kfree(in->data);
+	kfree(in);
+}
+
+void inode_get(struct inode *in)
+{
+	in->refs++;
+}
+
+void inode_put(struct inode *in)
+{
+	in->refs--;
+	inode_maybe_free(in);
+}
+
+static void touch_dir(struct inode *dir)
+{
+	dir->mtime_ns = dir->ctime_ns = vfs_now();
+}
+
+static uint32_t name_hash(const struct inode *dir, const char *name, size_t len)
+{
+	uint32_t h = 2166136261u ^ (uint32_t)((uintptr_t)dir >> 4);
+
+	for (size_t i = 0; i < len; i++)
+		h = (h ^ (unsigned char)name[i]) * 16777619u;
+	return h;
+}
+
+static struct dentry *dentry_find(struct inode *dir, const char *name, size_t len)
+{
+	uint32_t h = name_hash(dir, name, len);
+
+	for (struct dentry *d = dcache[h % DCACHE_BUCKETS]; d; d = d->hnext)
+		if (d->hash == h && d->dir == dir && d->len == len &&
+		    !memcmp(d->name, name, len))
+			return d;
+	return NULL;
+}
+
+struct inode *tmpfs_lookup(struct inode *dir, const char *name, size_t len)
+{
+	struct dentry *d = dentry_find(dir, name, len);
+
+	return d ? d->inode : NULL;
+}
+
+/* Allocated apart from dentry_attach so callers can fail before changing anything. */
+static struct dentry *dentry_alloc(const char *name, size_t len)
+{
+	struct dentry *d = kmalloc(sizeof(*d) + len + 1);
+
+	if (!d)
+		return NULL;
+	d->name = (char *)(d + 1);
+	memcpy(d->name, name, len);
+	d->name[len] = '\0';
+	d->len = len;
+	return d;
+}
+
+/* Links in under dir; a directory gets dir as its ".." (holding a ref). */
+static void dentry_attach(struct dentry *d, struct inode *dir, struct inode *in)
+{
+	struct dentry **bucket;
+
+	d->dir = dir;
+	d->inode = in;
+	d->hash = name_hash(dir, d->name, d->len);
+	d->cookie = next_cookie++;
+	d->next = dir->children;
+	dir->children = d;
+	bucket = &dcache[d->hash % DCACHE_BUCKETS];
+	d->hnext = *bucket;
+	*bucket = d;
+	in->nlink++;
+	if (S_ISDIR(in->mode)) {
+		dir->nlink++;
+		inode_get(dir);
+		if (in->parent)
+			inode_put(in->parent);
+		in->parent = dir;
+	}
+	touch_dir(dir);
+}
+
+/* Unlinks and frees d; the inode is left for the caller to free. */
+static void dentry_remove(struct dentry *d)
+{
+	struct inode *dir = d->dir;
+	struct dentry **pp = &dir->children;
+
+	while (*pp != d)
+		pp = &(*pp)->next;
+	*pp = d->next;
+	for (pp = &dcache[d->hash % DCACHE_BUCKETS]; *pp != d; pp = &(*pp)->hnext)
+		;
+	*pp = d->hnext;
+	d->inode->nlink--;
+	d->inode->ctime_ns = vfs_now();
+	if (S_ISDIR(d->inode->mode))
+		dir->nlink--;
+	touch_dir(dir);
+	kfree(d);
+}
+
+/* Adds a fresh inode under dir as name. */
+static int add_new(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	struct dentry *d;
+
+	if (!dir->nlink)
+		return -ENOENT;  /* dir was removed */
+	if (dentry_find(dir, name, len))
+		return -EEXIST;
+	d = dentry_alloc(name, len);
+	if (!d)
+		return -ENOMEM;
+	dentry_attach(d, dir, in);
+	return 0;
+}
+
+int tmpfs_mknod(struct inode *dir, const char *name, size_t len, unsigned mode,
+		struct inode **out)
+{
+	struct inode *in = inode_new(mode);
+	int err;
+
+	if (!in)
+		return -ENOMEM;
+	if (S_ISDIR(mode))
+		in->nlink = 1;  /* its own "." */
+	err = add_new(dir, name, len, in);
+	if (err) {
+		kfree(in);
+		return err;
+	}
+	if (out)
+		*out = in;
+	return 0;
+}
+
+int tmpfs_symlink(struct inode *dir, const char *name, size_t len,
+		  const char *target, size_t tlen, struct inode **out)
+{
+	struct inode *in = inode_new(S_IFLNK | 0777);
+	int err = -ENOMEM;
+
+	if (!in || !(in->data = kstrndup(target, tlen)))
+		goto fail;
+	/* A target with a NUL in it ends there, as a C string would. */
+	in->size = in->capacity = strlen(in->data);
+	err = add_new(dir, name, len, in);
+	if (err)
+		goto fail;
+	if (out)
+		*out = in;
+	return 0;
+fail:
+	if (in)
+		kfree(in->data);
+	kfree(in);
+	return err;
+}
+
+int tmpfs_link(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	if (S_ISDIR(in->mode))
+		return -EPERM;
+	return add_new(dir, name, len, in);
+}
+
+int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir)
+{
+	struct dentry *d = dentry_find(dir, name, len);
+	struct inode *in;
+
+	if (!d)
+		return -ENOENT;
+	in = d->inode;
+	if (rmdir && !S_ISDIR(in->mode))
+		return -ENOTDIR;
+	if (rmdir && in->children)
+		return -ENOTEMPTY;
+	if (!rmdir && S_ISDIR(in->mode))
+		return -EISDIR;
+	dentry_remove(d);
+	if (rmdir)
+		in->nlink = 0;  /* drops its "." too */
+	inode_maybe_free(in);
+	return 0;
+}
+
+/* Is dir the same as or below anc? Moving anc there would detach a loop. */
+static bool is_within(struct inode *dir, struct inode *anc)
+{
+	for (;; dir = dir->parent) {
+		if (dir == anc)
+			return true;
+		if (dir == root)
+			return false;
+	}
+}
+
+/* Can src replace dst in a rename? */
+static int check_replace(struct inode *src, struct inode *dst)
+{
+	if (S_ISDIR(src->mode) && !S_ISDIR(dst->mode))
+		return -ENOTDIR;
+	if (S_ISDIR(src->mode) && dst->children)
+		return -ENOTEMPTY;
+	if (!S_ISDIR(src->mode) && S_ISDIR(dst->mode))
+		return -EISDIR;
+	return 0;
+}
+
+int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
+		 struct inode *ndir, const char *nname, size_t nlen, unsigned flags)
+{
+	struct dentry *od = dentry_find(odir, oname, olen);
+	struct dentry *nd = dentry_find(ndir, nname, nlen), *d;
+	struct inode *in, *victim;
+	int err;
+
+	if (!od || !ndir->nlink)
+		return -ENOENT;
+	in = od->inode;
+	if (nd && (flags & RENAME_NOREPLACE))
+		return -EEXIST;
+	if (nd && nd->inode == in)
+		return 0;
+	if (S_ISDIR(in->mode) && is_within(ndir, in))
+		return -EINVAL;
+	if (nd && (err = check_replace(in, nd->inode)))
+		return err;
+	if (!(d = dentry_alloc(nname, nlen)))
+		return -ENOMEM;
+	if (nd) {
+		victim = nd->inode;
+		dentry_remove(nd);
+		if (S_ISDIR(victim->mode))
+			victim->nlink = 0;
+		inode_maybe_free(victim);
+	}
+	dentry_remove(od);
+	dentry_attach(d, ndir, in);
+	return 0;
+}
+
+/* Makes in->data private and able to hold cap bytes; grows geometrically. */
+static int data_reserve(struct inode *in, uint64_t cap)
+{
+	uint64_t ncap;
+	char *p;
+
+	if (!in->borrowed && cap <= in->capacity)
+		return 0;
+	ncap = MAX(cap, MAX(in->capacity * 2, 64));
+	if (in->borrowed) {
+		p = kmalloc(ncap);
+		if (p)
+			memcpy(p, in->data, in->size);
+	} else {
+		p = krealloc(in->data, ncap);
+	}
+	if (!p)
+		return -ENOSPC;
+	in->data = p;
+	in->capacity = ncap;
+	in->borrowed = false;
+	return 0;
+}
+
+int tmpfs_truncate(struct inode *in, uint64_t size)
+{
+	int err;
+
+	if (size > MAX_FILE_SIZE)
+		return -EFBIG;
+	if (size > in->size) {
+		if ((err = data_reserve(in, size)))
+			return err;
+		memset(in->data + in->size, 0, size - in->size);
+	} else if (!size && !in->borrowed) {
+		/* O_TRUNC then rewrite is common: start the buffer over. */
+		kfree(in->data);
+		in->data = NULL;
+		in->capacity = 0;
+	}
+	/* Shrinking borrowed data needs no copy: the archive stays mapped. */
+	in->size = size;
+	in->mtime_ns = in->ctime_ns = vfs_now();
+	return 0;
+}
+
+static ssize_t file_read(struct file *f, void *buf, size_t len, off_t *pos)
+{
+	struct inode *in = f->inode;
+	size_t n;
+
+	if ((uint64_t)*pos >= in->size)
+		return 0;
+	n = MIN(len, in->size - *pos);
+	memcpy(buf, in->data + *pos, n);
+	*pos += n;
+	return n;
+}
+
+static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *pos)
+{
+	struct inode *in = f->inode;
+	uint64_t end;
+	int err;
+
+	if (f->flags & O_APPEND)
+		*pos = in->size;
+	if (!len)
+		return 0;
+	if ((uint64_t)*pos > MAX_FILE_SIZE || len > MAX_FILE_SIZE - *pos)
+		return -EFBIG;
+	end = *pos + len;
+	if ((err = data_reserve(in, end)))
+		return err;
+	/* A write past the end leaves a hole that must read as zeros. */
+	if ((uint64_t)*pos > in->size)
+		memset(in->data + in->size, 0, *pos - in->size);
+	memcpy(in->data + *pos, buf, len);
+	in->size = MAX(in->size, end);
+	in->mtime_ns = in->ctime_ns = vfs_now();
+	*pos = end;
+	return len;
+}
+
+static ssize_t dir_read(struct file *f, void *buf, size_t len, off_t *pos)
+{
+	(void)f, (void)buf, (void)len, (void)pos;
+	return -EISDIR;
+}
+
+const struct file_ops tmpfs_file_ops = {
+	.read = file_read, .write = file_write, .seekable = true,
+};
+
+const struct file_ops tmpfs_dir_ops = {
+	.read = dir_read, .seekable = true,
+};
+
+struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos)
+{
+	struct dentry *d = dir->children;
+
+	if (pos > DIR_POS_CHILDREN)
+		while (d && d->cookie >= pos)
+			d = d->next;
+	return d;
+}
+
+void vfs_init(void)
+{
+	root = inode_new(S_IFDIR | 0755);
+	if (!root)
+		panic("vfs: out of memory");
+	root->nlink = 2;
+	root->parent = root;
+	if (tmpfs_mknod(root, "tmp", 3, S_IFDIR | 01777, NULL))
+		panic("vfs: cannot create /tmp");
+	devices_init();
+}
