@@ -47,7 +47,7 @@ MUSL_PIE_PRE   = $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $(shell $(CC) -print-fil
 MUSL_PIE_POST  = -L$(MUSL_LIB) -lc $(shell $(CC) -print-libgcc-file-name) \
 	$(shell $(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 
-.PHONY: all deps test unit integration bench demo clean docs test-progs
+.PHONY: all deps test unit integration bench demo clean test-progs
 
 all: $(BUILD)/wisp $(BUILD)/wisp-kernel.elf
 
@@ -96,7 +96,7 @@ deps:
 	@tools/deps.sh
 
 unit: $(UNIT_BINS)
-	@tools/run-unit.sh $(UNIT_BINS)
+	$(PYTHON) -m pytest -q tests/test_unit.py
 
 integration: all test-progs
 	$(PYTHON) -m pytest -q -rfEs tests/integration
@@ -109,7 +109,7 @@ bench: all $(BUILD)/tests/progs/hello-musl-static
 	$(PYTHON) bench/boot.py $(BENCH_ARGS)
 
 demo: all
-	./$(BUILD)/wisp run /bin/busybox echo "hello from a wisp VM"
+	@tools/demo.sh $(BUILD)/wisp
 
 clean:
 	rm -rf $(BUILD)

@@ -4,7 +4,8 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 
-/* Copies the next word of *s into a new string, undoing backslash escapes. */
+/* Copies the next word of *s into a new string, undoing backslash escapes.
+ * An unescaped "" stands for an empty word (quotes in words are escaped). */
 static char *next_word(const char **s)
 {
 	const char *p = *s;
@@ -18,6 +19,8 @@ static char *next_word(const char **s)
 	w = kmalloc(strlen(p) + 1);
 	if (!w)
 		return NULL;
+	if (p[0] == '"' && p[1] == '"' && (p[2] == ' ' || !p[2]))
+		p += 2;
 	while (*p && *p != ' ') {
 		if (*p == '\\' && p[1])
 			p++;

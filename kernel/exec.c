@@ -1,5 +1,6 @@
-/* exec.c: ELF loading (ET_EXEC and static-PIE ET_DYN) and the initial
- * stack: argc, argv, envp and the auxiliary vector, as Linux lays them out. */
+/* exec.c: ELF loading (ET_EXEC, static-PIE, and dynamic executables through
+ * their PT_INTERP loader) and the initial stack: argc, argv, envp and the
+ * auxiliary vector, as Linux lays them out. */
 #include "kernel.h"
 #include "exec.h"
 #include "arch/x86_64/trap.h"
@@ -12,6 +13,7 @@
 #include "sched/proc.h"
 #include <linux/auxvec.h>
 #include <linux/elf.h>
+#include <linux/stat.h>
 
 struct image {
 	const char *data;
@@ -21,8 +23,10 @@ struct image {
 	uint64_t base;      /* load bias: 0 for ET_EXEC */
 	uint64_t phdr_addr; /* where the program headers are mapped */
 	uint64_t end;       /* highest mapped address */
+	const char *interp; /* PT_INTERP path inside data, or NULL */
 };
 
+/* Validates the headers; every later read stays inside im->data. */
 static int elf_check(struct image *im)
 {
 	const Elf64_Ehdr *eh = (const void *)im->data;
@@ -38,11 +42,32 @@ static int elf_check(struct image *im)
 	im->eh = eh;
 	im->ph = (const void *)(im->data + eh->e_phoff);
 	for (int i = 0; i < eh->e_phnum; i++) {
-		if (im->ph[i].p_type == PT_INTERP)
-			return -ELIBBAD; /* dynamic executables: not yet */
+		const Elf64_Phdr *ph = &im->ph[i];
+
+		if (ph->p_type != PT_INTERP)
+			continue;
+		if (ph->p_offset > im->size || ph->p_filesz > im->size - ph->p_offset ||
+		    !ph->p_filesz || im->data[ph->p_offset + ph->p_filesz - 1])
+			return -ENOEXEC;
+		im->interp = im->data + ph->p_offset;
 	}
-	im->base = eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
 	return 0;
+}
+
+/* Bytes from the lowest to the highest PT_LOAD address. */
+static uint64_t image_span(const struct image *im)
+{
+	uint64_t lo = UINT64_MAX, hi = 0;
+
+	for (int i = 0; i < im->eh->e_phnum; i++) {
+		const Elf64_Phdr *ph = &im->ph[i];
+
+		if (ph->p_type != PT_LOAD)
+			continue;
+		lo = MIN(lo, ALIGN_DOWN(ph->p_vaddr, PAGE_SIZE));
+		hi = MAX(hi, ph->p_vaddr + ph->p_memsz);
+	}
+	return hi > lo ? ALIGN_UP(hi - lo, PAGE_SIZE) : 0;
 }
 
 static unsigned segment_prot(uint32_t flags)
@@ -91,10 +116,35 @@ static int load_image(struct proc *p, struct image *im)
 		if (err)
 			return err;
 	}
-	if (!im->end)
-		return -ENOEXEC;
-	p->mm->brk_start = p->mm->brk = im->end;
-	return 0;
+	return im->end ? 0 : -ENOEXEC;
+}
+
+static int open_image(const char *path, struct image *im)
+{
+	struct inode *ino;
+	int err = vfs_lookup(path, &ino);
+
+	if (err)
+		return err;
+	if (!S_ISREG(ino->mode))
+		return -EACCES;
+	*im = (struct image){ .data = ino->data, .size = ino->size };
+	return elf_check(im);
+}
+
+/* Loads the program's own dynamic loader (ld.so) in the mmap area. */
+static int load_interp(struct proc *p, const struct image *main, struct image *in)
+{
+	int err = open_image(main->interp, in);
+
+	if (err)
+		return err == -ENOENT ? -ELIBACC : err;
+	if (in->eh->e_type != ET_DYN || in->interp)
+		return -ELIBBAD;
+	in->base = vm_find_free(p->mm, image_span(in));
+	if (!in->base)
+		return -ENOMEM;
+	return load_image(p, in);
 }
 
 /* Builds the stack top-down in user memory. */
@@ -126,7 +176,7 @@ static int count(char *const v[])
 	return n;
 }
 
-static int build_stack(struct proc *p, struct image *im, const char *path,
+static int build_stack(struct proc *p, struct image *im, uint64_t interp_base, const char *path,
 		       char *const argv[], char *const envp[], uint64_t *sp_out)
 {
 	struct stack_builder sb = { .mm = p->mm, .sp = USER_STACK_TOP };
@@ -156,7 +206,7 @@ static int build_stack(struct proc *p, struct image *im, const char *path,
 	AUX(AT_PHENT, sizeof(Elf64_Phdr));
 	AUX(AT_PHNUM, im->eh->e_phnum);
 	AUX(AT_PAGESZ, PAGE_SIZE);
-	AUX(AT_BASE, 0);
+	AUX(AT_BASE, interp_base);
 	AUX(AT_FLAGS, 0);
 	AUX(AT_ENTRY, im->base + im->eh->e_entry);
 	AUX(AT_UID, 0);
@@ -189,28 +239,29 @@ static void init_registers(struct trapframe *tf, uint64_t entry, uint64_t sp)
 
 int exec_load(struct proc *p, const char *path, char *const argv[], char *const envp[])
 {
-	struct image im = { 0 };
-	struct inode *ino;
-	uint64_t sp;
-	int err = vfs_lookup(path, &ino);
+	struct image im, interp = { 0 };
+	uint64_t sp, entry;
+	int err = open_image(path, &im);
 
 	if (err)
 		return err;
-	im.data = ino->data;
-	im.size = ino->size;
-	if ((err = elf_check(&im)))
-		return err;
+	im.base = im.eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
 	p->mm = vm_create();
 	if (!p->mm)
 		return -ENOMEM;
-	if ((err = load_image(p, &im)) ||
-	    (err = vm_map_fixed(p->mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
+	if ((err = load_image(p, &im)))
+		return err;
+	p->mm->brk_start = p->mm->brk = im.end;
+	if (im.interp && (err = load_interp(p, &im, &interp)))
+		return err;
+	if ((err = vm_map_fixed(p->mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
 				VM_READ | VM_WRITE)) ||
-	    (err = build_stack(p, &im, path, argv, envp, &sp)))
+	    (err = build_stack(p, &im, interp.base, path, argv, envp, &sp)))
 		return err;
 	if (!p->tf && !(p->tf = kmalloc(sizeof(*p->tf))))
 		return -ENOMEM;
-	init_registers(p->tf, im.base + im.eh->e_entry, sp);
+	entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
+	init_registers(p->tf, entry, sp);
 	p->exe_path = kstrdup(path);
 	return 0;
 }

@@ -74,7 +74,8 @@ static const char *exec_error(int err)
 {
 	switch (err) {
 	case -ENOENT: return "no such file in the guest image";
-	case -ELIBBAD: return "dynamic executables are not supported yet";
+	case -ELIBACC: return "its dynamic loader (PT_INTERP) is not in the guest image";
+	case -ELIBBAD: return "its dynamic loader (PT_INTERP) is not a valid ELF loader";
 	case -ENOEXEC: return "not an x86-64 ELF executable";
 	case -ENOMEM: return "not enough guest memory (try a larger --mem)";
 	default: return "cannot execute";

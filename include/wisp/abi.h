@@ -112,7 +112,8 @@ struct wisp_hc_sleep {
 
 /* ---- Kernel command line ----
  * "key=value ... -- argv0 argv1 ...". Words are separated by spaces; a
- * backslash makes the next character literal, so any argument can be passed.
+ * backslash makes the next character literal, so any argument can be passed;
+ * the word "" (unescaped) is the empty string.
  * Keys: env=NAME=VALUE (repeatable), trace=1, cwd=/path.
  */
 #define WISP_CMDLINE_MAX (64 * 1024)

@@ -1,0 +1,270 @@
+#!/usr/bin/python3
+"""Boot benchmark: time from starting a command to its exit for a static
+"hello" program (tests/progs/hello.c, musl, -static), side by side:
+
+  native      ./hello on the host
+  wisp (kvm)  build/wisp run hello             (skipped without /dev/kvm)
+  qemu        qemu-system-x86_64 -M microvm booting build/wisp-kernel.elf with
+              the initramfs from `wisp pack` (accel=kvm, or tcg without KVM)
+
+Reports median, p90 and min over --runs runs (default 20) after one
+untimed warm-up run each, the ratios wisp/native and qemu/wisp, and the
+smallest --mem (MiB) that still runs hello under wisp (kvm only).
+
+Prints markdown on stdout; --write also writes it to docs/benchmarks.md.
+Usage: python3 bench/boot.py [--runs N] [--write] [--no-mem-search]
+                             [--wisp-qemu]
+"""
+
+import argparse
+import datetime
+import math
+import os
+import platform
+import shlex
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
+WISP = BUILD / "wisp"
+KERNEL = BUILD / "wisp-kernel.elf"
+HELLO = BUILD / "tests" / "progs" / "hello-musl-static"
+QEMU = os.environ.get("WISP_QEMU") or "qemu-system-x86_64"
+EXPECT = b"hello from wisp"
+TIMEOUT = 120
+
+
+class BenchError(Exception):
+    pass
+
+
+def kvm_available():
+    return os.access("/dev/kvm", os.R_OK | os.W_OK)
+
+
+def run_once(argv, check=None, timeout=TIMEOUT):
+    """Runs argv with output to /dev/null (or captured when check is given)
+    and returns (seconds, returncode, stdout)."""
+    capture = check is not None
+    t0 = time.perf_counter()
+    p = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                       stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
+                       stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
+                       timeout=timeout)
+    dt = time.perf_counter() - t0
+    return dt, p.returncode, (p.stdout or b"") + (p.stderr or b"")
+
+
+def measure(name, argv, runs, ok_rc=0, verify=None):
+    """Warm-up run (checked), then `runs` timed runs. verify(output) -> bool
+    checks the warm-up output; for QEMU the output is in the serial file."""
+    _, rc, out = run_once(argv, check=True)
+    if rc != ok_rc:
+        raise BenchError("%s: exit status %d (expected %d): %s\n%s"
+                         % (name, rc, ok_rc, shlex.join(map(str, argv)),
+                            out.decode(errors="replace")[-1000:]))
+    if verify and not verify(out):
+        raise BenchError("%s: unexpected output: %r" % (name, out[-500:]))
+    times = []
+    for _ in range(runs):
+        dt, rc, _ = run_once(argv)
+        if rc != ok_rc:
+            raise BenchError("%s: exit status %d in a timed run" % (name, rc))
+        times.append(dt)
+    return times
+
+
+def p90(xs):
+    s = sorted(xs)
+    return s[max(0, math.ceil(0.9 * len(s)) - 1)]
+
+
+def fmt(sec):
+    if sec < 0.001:
+        return "%.0f µs" % (sec * 1e6)
+    if sec < 1:
+        return "%.2f ms" % (sec * 1e3)
+    return "%.3f s" % sec
+
+
+def cpu_model():
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
+def wisp_pack(tmp):
+    initrd = Path(tmp) / "initramfs.cpio"
+    p = subprocess.run([str(WISP), "pack", "-o", str(initrd), str(HELLO)],
+                       capture_output=True, text=True, timeout=TIMEOUT)
+    if p.returncode != 0:
+        raise BenchError("wisp pack failed (%d): %s" % (p.returncode, p.stderr.strip()))
+    return initrd, p.stdout.strip()
+
+
+def qemu_argv(accel, initrd, cmdline, serial):
+    return [shutil.which(QEMU), "-M", "microvm,accel=%s" % accel, "-m", "128M",
+            "-nodefaults", "-no-user-config", "-nographic",
+            "-kernel", str(KERNEL), "-initrd", str(initrd), "-append", cmdline,
+            "-serial", "file:%s" % serial,
+            "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
+
+
+def smallest_mem():
+    """Binary search over MiB for the smallest --mem that runs hello."""
+    def works(mib):
+        try:
+            _, rc, out = run_once([str(WISP), "run", "--mem", "%dM" % mib, str(HELLO)],
+                                  check=True, timeout=60)
+        except subprocess.TimeoutExpired:
+            return False
+        return rc == 0 and EXPECT in out
+    lo, hi = 0, 128          # lo: known not to work (0 MiB), hi: works
+    if not works(hi):
+        raise BenchError("hello does not run with --mem 128M")
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if works(mid):
+            hi = mid
+        else:
+            lo = mid
+    return hi
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--runs", type=int, default=20, help="timed runs per row (>= 1, default 20)")
+    ap.add_argument("--write", action="store_true", help="also write docs/benchmarks.md")
+    ap.add_argument("--no-mem-search", action="store_true", help="skip the smallest --mem search")
+    ap.add_argument("--wisp-qemu", action="store_true",
+                    help="add a row for `wisp run --backend qemu` (slow without KVM)")
+    args = ap.parse_args()
+    if args.runs < 1:
+        ap.error("--runs must be >= 1")
+
+    for f in (WISP, KERNEL):
+        if not f.exists():
+            sys.exit("boot.py: %s missing: run `make` first" % f)
+    if not HELLO.exists():
+        subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "BUILD=%s" % BUILD,
+                        str(HELLO)], check=True)
+
+    kvm = kvm_available()
+    accel = "kvm" if kvm else "tcg"
+    command = "python3 bench/boot.py " + shlex.join(sys.argv[1:])
+    rows = []      # (name, times or None, note)
+    notes = []
+
+    def progress(msg):
+        print(msg, file=sys.stderr, flush=True)
+
+    progress("native ...")
+    native = measure("native", [str(HELLO)], args.runs, verify=lambda o: EXPECT in o)
+    rows.append(("native `hello`", native, ""))
+
+    wisp_times = None
+    if kvm:
+        progress("wisp (kvm) ...")
+        wisp_times = measure("wisp (kvm)", [str(WISP), "run", str(HELLO)], args.runs,
+                             verify=lambda o: EXPECT in o)
+        rows.append(("`wisp run` (kvm)", wisp_times, ""))
+    else:
+        msg = "wisp (kvm): skipped: /dev/kvm not available"
+        progress(msg)
+        notes.append(msg)
+        rows.append(("`wisp run` (kvm)", None, "skipped: /dev/kvm not available"))
+
+    if args.wisp_qemu:
+        progress("wisp (qemu backend) ...")
+        t = measure("wisp (qemu)", [str(WISP), "run", "--backend", "qemu", str(HELLO)],
+                    args.runs, verify=lambda o: EXPECT in o)
+        rows.append(("`wisp run --backend qemu` (%s)" % accel, t, ""))
+
+    qemu_times = None
+    with tempfile.TemporaryDirectory(prefix="wisp-bench-") as tmp:
+        if shutil.which(QEMU) is None:
+            msg = "qemu: skipped: %s not found" % QEMU
+            progress(msg)
+            notes.append(msg)
+            rows.append(("QEMU microvm", None, "skipped: %s not found" % QEMU))
+        else:
+            progress("qemu microvm (accel=%s) ..." % accel)
+            initrd, cmdline = wisp_pack(tmp)
+            serial = Path(tmp) / "serial.txt"
+            argv = qemu_argv(accel, initrd, cmdline, serial)
+
+            def serial_ok(_out):
+                return EXPECT in serial.read_bytes()
+            # isa-debug-exit: QEMU exits with (status << 1) | 1, so 1 means 0.
+            qemu_times = measure("qemu", argv, args.runs, ok_rc=1, verify=serial_ok)
+            rows.append(("QEMU `-M microvm,accel=%s`" % accel, qemu_times, ""))
+            if not kvm:
+                notes.append("QEMU ran with accel=tcg (no /dev/kvm on this host): "
+                             "its time is software emulation, not comparable to KVM.")
+
+    mem = None
+    if args.no_mem_search:
+        mem_line = "skipped (--no-mem-search)"
+    elif not kvm:
+        mem_line = "skipped: /dev/kvm not available"
+    else:
+        progress("smallest --mem ...")
+        mem = smallest_mem()
+        mem_line = "%d MiB (`wisp run --mem %dM` runs hello; %dM does not)" % (mem, mem, mem - 1)
+
+    def ratio(a, b):
+        if not a or not b:
+            return "n/a"
+        return "%.1f×" % (statistics.median(a) / statistics.median(b))
+
+    lines = []
+    lines.append("# wisp boot benchmark")
+    lines.append("")
+    lines.append("Time from starting the command to its exit, for a static hello "
+                 "program (`tests/progs/hello.c`, musl, `-static`); %d timed runs per row "
+                 "after one warm-up run." % args.runs)
+    lines.append("")
+    lines.append("- Command: `%s` (from the repository root, after `make`)" % command.strip())
+    lines.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    lines.append("- Host: %s, %d CPUs, Linux %s" % (cpu_model(), os.cpu_count() or 0, platform.release()))
+    lines.append("- KVM: %s; QEMU accel: %s" % ("yes" if kvm else "no (/dev/kvm not available)", accel))
+    lines.append("")
+    lines.append("| | median | p90 | min | runs |")
+    lines.append("|---|---:|---:|---:|---:|")
+    for name, times, note in rows:
+        if times is None:
+            lines.append("| %s | %s | | | |" % (name, note))
+        else:
+            lines.append("| %s | %s | %s | %s | %d |" % (name, fmt(statistics.median(times)),
+                                                        fmt(p90(times)), fmt(min(times)), len(times)))
+    lines.append("")
+    lines.append("- wisp/native (median): %s" % ratio(wisp_times, native))
+    lines.append("- qemu/wisp (median): %s" % ratio(qemu_times, wisp_times))
+    lines.append("- Smallest `--mem` for hello: %s" % mem_line)
+    for n in notes:
+        lines.append("- %s" % n)
+    text = "\n".join(lines) + "\n"
+    print(text, end="")
+    if args.write:
+        out = ROOT / "docs" / "benchmarks.md"
+        out.write_text(text)
+        progress("wrote %s" % out)
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except BenchError as e:
+        sys.exit("boot.py: %s" % e)
+    except subprocess.TimeoutExpired as e:
+        sys.exit("boot.py: timed out: %s" % shlex.join(map(str, e.cmd)))

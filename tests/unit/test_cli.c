@@ -1,0 +1,203 @@
+/* test_cli.c: unit tests for size parsing and wisp's option parsing. */
+#include <stdlib.h>
+
+#include "check.h"
+#include "cli.h"
+
+#define ARGC(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static void test_sizes(void)
+{
+	uint64_t v = 0;
+
+	CHECK(cli_parse_size("64M", &v) == 0 && v == 64ull << 20);
+	CHECK(cli_parse_size("1G", &v) == 0 && v == 1ull << 30);
+	CHECK(cli_parse_size("1g", &v) == 0 && v == 1ull << 30);
+	CHECK(cli_parse_size("524288K", &v) == 0 && v == 512ull << 20);
+	CHECK(cli_parse_size("1048576", &v) == 0 && v == 1048576);
+	CHECK(cli_parse_size("0", &v) == 0 && v == 0);
+	CHECK(cli_parse_size("", &v) < 0);
+	CHECK(cli_parse_size("M", &v) < 0);
+	CHECK(cli_parse_size("x", &v) < 0);
+	CHECK(cli_parse_size("-1M", &v) < 0);
+	CHECK(cli_parse_size("12MB", &v) < 0);
+	CHECK(cli_parse_size("1.5G", &v) < 0);
+	CHECK(cli_parse_size(" 64M", &v) < 0);
+	CHECK(cli_parse_size("64M ", &v) < 0);
+	CHECK(cli_parse_size("99999999999999999999", &v) < 0);
+	CHECK(cli_parse_size("99999999999999G", &v) < 0);
+}
+
+static void test_guest_path(void)
+{
+	char *p;
+
+	CHECK_STR(p = cli_guest_path("/a//b/./c/"), "/a/b/c"); free(p);
+	CHECK_STR(p = cli_guest_path("/"), "/"); free(p);
+	CHECK_STR(p = cli_guest_path("//."), "/"); free(p);
+	CHECK_STR(p = cli_guest_path("/..a/b.."), "/..a/b.."); free(p);
+	CHECK(cli_guest_path("rel/x") == NULL);
+	CHECK(cli_guest_path("/a/../b") == NULL);
+	CHECK(cli_guest_path("/..") == NULL);
+}
+
+static void test_run_basic(void)
+{
+	char *argv[] = { "wisp", "run", "/bin/busybox", "sh", "-c", "exit 7" };
+	struct cli_opts o;
+	char err[256] = "";
+
+	CHECK(cli_parse(ARGC(argv), argv, &o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_RUN);
+	CHECK(o.mem == 128ull << 20);
+	CHECK(o.backend == CLI_BACKEND_KVM);
+	CHECK(!o.trace);
+	CHECK_STR(o.program, "/bin/busybox");
+	CHECK(o.argc == 4);
+	CHECK_STR(o.argv[0], "/bin/busybox");
+	CHECK_STR(o.argv[1], "sh");
+	CHECK_STR(o.argv[2], "-c");
+	CHECK_STR(o.argv[3], "exit 7");
+	CHECK(o.nenv == 2);
+	CHECK_STR(o.env[0], "PATH=/usr/local/bin:/usr/bin:/bin");
+	CHECK_STR(o.env[1], "HOME=/");
+	cli_free(&o);
+}
+
+static void test_run_options(void)
+{
+	char *argv[] = { "wisp", "run", "-m", "64M", "--mem=1G", "-m256M", "--add", "/h:/g//x/",
+			 "--add=/a:b:/c", "-e", "FOO=bar", "--env", "HOME=/root", "-eX=",
+			 "--trace-syscalls", "--backend", "qemu", "--kernel", "/k.elf",
+			 "--", "-prog", "--mem", "1M" };
+	struct cli_opts o;
+	char err[256] = "";
+
+	CHECK(cli_parse(ARGC(argv), argv, &o, err, sizeof(err)) == 0);
+	CHECK(o.mem == 256ull << 20);
+	CHECK_STR(o.mem_str, "256M");
+	CHECK(o.nadds == 2);
+	CHECK_STR(o.adds[0].host, "/h");
+	CHECK_STR(o.adds[0].guest, "/g/x");
+	CHECK_STR(o.adds[1].host, "/a:b");
+	CHECK_STR(o.adds[1].guest, "/c");
+	CHECK(o.nenv == 4);
+	CHECK_STR(o.env[1], "HOME=/root");   /* replaced in place */
+	CHECK_STR(o.env[2], "FOO=bar");
+	CHECK_STR(o.env[3], "X=");
+	CHECK(o.trace);
+	CHECK(o.backend == CLI_BACKEND_QEMU);
+	CHECK_STR(o.kernel, "/k.elf");
+	CHECK_STR(o.program, "-prog");
+	CHECK(o.argc == 3);
+	CHECK_STR(o.argv[1], "--mem");
+	cli_free(&o);
+}
+
+static void test_stop_at_program(void)
+{
+	char *argv[] = { "wisp", "run", "busybox", "--trace-syscalls", "-m", "x" };
+	struct cli_opts o;
+	char err[256] = "";
+
+	CHECK(cli_parse(ARGC(argv), argv, &o, err, sizeof(err)) == 0);
+	CHECK(!o.trace);
+	CHECK(o.mem == CLI_MEM_DEFAULT);
+	CHECK(o.argc == 4);
+	cli_free(&o);
+}
+
+/* Runs cli_parse on a NULL-terminated list and returns its result and message. */
+static int parse(char **argv, char *err, size_t errlen)
+{
+	struct cli_opts o;
+	int argc = 0, rc;
+
+	while (argv[argc])
+		argc++;
+	err[0] = '\0';
+	rc = cli_parse(argc, argv, &o, err, errlen);
+	cli_free(&o);
+	return rc;
+}
+
+/* Usage errors exit 2, bad values of known options exit 1. */
+static void test_errors(void)
+{
+	char err[256];
+
+	CHECK(parse((char *[]){ "wisp", "run", "--x", "/bin/true", NULL }, err, sizeof(err)) == 2);
+	CHECK_STR(err, "unknown option '--x' (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "run", "--x=3", "/bin/true", NULL }, err, sizeof(err)) == 2);
+	CHECK_STR(err, "unknown option '--x' (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "run", "-q", "/bin/true", NULL }, err, sizeof(err)) == 2);
+	CHECK_STR(err, "unknown option '-q' (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "run", "--trace-syscalls=1", "p", NULL }, err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", "run", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "missing PROGRAM");
+	CHECK(parse((char *[]){ "wisp", "run", "-m", "64M", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "missing PROGRAM");
+	CHECK(parse((char *[]){ "wisp", "run", "--", NULL }, err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", "run", "-m", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "needs a value");
+	CHECK(parse((char *[]){ "wisp", "run", "-m", "x", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_STR(err, "invalid --mem value 'x': expected a size like 64M");
+	CHECK(parse((char *[]){ "wisp", "run", "--mem", "4G", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "at most 3G");
+	CHECK(parse((char *[]){ "wisp", "run", "--mem", "3G", "p", NULL }, err, sizeof(err)) == 0);
+	CHECK(parse((char *[]){ "wisp", "run", "--add", "nocolon", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "invalid --add value 'nocolon'");
+	CHECK(parse((char *[]){ "wisp", "run", "--add", "/h:rel", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK(parse((char *[]){ "wisp", "run", "--add", ":/g", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK(parse((char *[]){ "wisp", "run", "--add", "/h:/a/../b", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK(parse((char *[]){ "wisp", "run", "-e", "NOEQUALS", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "invalid --env value 'NOEQUALS'");
+	CHECK(parse((char *[]){ "wisp", "run", "-e", "=v", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK(parse((char *[]){ "wisp", "run", "--backend", "xen", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK(parse((char *[]){ "wisp", "run", "-o", "f", "p", NULL }, err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", "frob", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "unknown command 'frob'");
+	CHECK(parse((char *[]){ "wisp", "--bogus", NULL }, err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", NULL }, err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", "pack", "p", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "-o FILE");
+}
+
+static void test_commands(void)
+{
+	struct cli_opts o;
+	char err[256];
+
+	CHECK(cli_parse(2, (char *[]){ "wisp", "--help", NULL }, &o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_HELP);
+	cli_free(&o);
+	CHECK(cli_parse(2, (char *[]){ "wisp", "-h", NULL }, &o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_HELP);
+	cli_free(&o);
+	CHECK(cli_parse(3, (char *[]){ "wisp", "run", "--help", NULL }, &o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_HELP);
+	cli_free(&o);
+	CHECK(cli_parse(2, (char *[]){ "wisp", "--version", NULL }, &o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_VERSION);
+	cli_free(&o);
+	CHECK(cli_parse(6, (char *[]){ "wisp", "pack", "-o", "out.cpio", "-m64M", "prog", NULL },
+			&o, err, sizeof(err)) == 0);
+	CHECK(o.cmd == CLI_PACK);
+	CHECK_STR(o.output, "out.cpio");
+	CHECK_STR(o.program, "prog");
+	CHECK(o.argc == 1);
+	cli_free(&o);
+	CHECK(strstr(cli_usage(), "wisp run") != NULL);
+}
+
+int main(void)
+{
+	test_sizes();
+	test_guest_path();
+	test_run_basic();
+	test_run_options();
+	test_stop_at_program();
+	test_errors();
+	test_commands();
+	return check_report();
+}

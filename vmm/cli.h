@@ -1,0 +1,54 @@
+/* cli.h: parse the wisp command line into a struct cli_opts. */
+#ifndef WISP_CLI_H
+#define WISP_CLI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CLI_MEM_DEFAULT (128ull << 20)
+#define CLI_MEM_MAX (3ull << 30)
+
+enum cli_cmd { CLI_RUN, CLI_PACK, CLI_HELP, CLI_VERSION };
+enum cli_backend { CLI_BACKEND_KVM, CLI_BACKEND_QEMU };
+
+struct cli_add {
+	const char *spec;   /* HOST:GUEST as typed, for messages */
+	char *host;
+	char *guest;        /* normalised absolute path, "/" allowed */
+};
+
+struct cli_opts {
+	enum cli_cmd cmd;
+	uint64_t mem;
+	const char *mem_str;     /* as typed, for messages; NULL if default */
+	struct cli_add *adds;
+	size_t nadds;
+	char **env;              /* NAME=VALUE, defaults first, later -e wins */
+	size_t nenv;
+	bool trace;
+	enum cli_backend backend;
+	const char *kernel;      /* NULL: next to the wisp executable */
+	const char *output;      /* pack -o */
+	const char *program;     /* as typed; also argv[0] */
+	char **argv;             /* program + args, points into the caller's argv */
+	int argc;
+};
+
+/* Parses argv. Returns 0 on success; 2 on a usage error (unknown option,
+ * missing PROGRAM), 1 on a bad option value; then writes a
+ * message (without the "wisp: " prefix) to err. */
+int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errlen);
+/* Frees what cli_parse allocated; call it whatever cli_parse returned. */
+void cli_free(struct cli_opts *o);
+
+/* "64M", "1G", "524288K", "1048576". Returns 0 on success, -1 if malformed. */
+int cli_parse_size(const char *s, uint64_t *out);
+
+/* Normalises an absolute guest path ("//a/./b/" -> "/a/b"); NULL if it is
+ * relative or has a ".." component. Caller frees. */
+char *cli_guest_path(const char *p);
+
+const char *cli_usage(void);
+
+#endif

@@ -1,0 +1,31 @@
+/* cpio.h: build a cpio "newc" archive (the initramfs format) in memory. */
+#ifndef WISP_CPIO_H
+#define WISP_CPIO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct cpio {
+	uint8_t *buf;
+	size_t len;
+	size_t cap;
+	uint32_t next_ino;
+	int failed;          /* set once an allocation failed; later calls no-op */
+};
+
+void cpio_init(struct cpio *c);
+
+/* name is the guest path; a leading '/' is dropped as newc archives use
+ * relative names. mode includes the file type bits (S_IFREG, S_IFDIR...). */
+int cpio_add(struct cpio *c, const char *name, uint32_t mode, uint32_t mtime,
+	     const void *data, size_t size);
+int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm);
+int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime,
+		  const void *data, size_t size);
+int cpio_add_symlink(struct cpio *c, const char *name, const char *target);
+
+/* Appends the TRAILER!!! entry. Returns -1 if any earlier call failed. */
+int cpio_finish(struct cpio *c);
+void cpio_free(struct cpio *c);
+
+#endif

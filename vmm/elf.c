@@ -1,0 +1,215 @@
+/* elf.c: validate ELF64 images (kernel and user programs) without trusting them. */
+#include "elf.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <wisp/abi.h>
+
+/* Every read goes through this so a crafted file cannot make us read past buf. */
+static bool in_bounds(size_t len, uint64_t off, uint64_t size)
+{
+	return off <= len && size <= len - off;
+}
+
+static int why_set(char *why, size_t whylen, const char *msg)
+{
+	snprintf(why, whylen, "%s", msg);
+	return -1;
+}
+
+const char *elf_machine_name(uint16_t machine, char *tmp, size_t tmplen)
+{
+	switch (machine) {
+	case EM_386: return "i386";
+	case EM_ARM: return "32-bit ARM";
+	case EM_AARCH64: return "AArch64";
+	case EM_RISCV: return "RISC-V";
+	case EM_PPC: return "PowerPC";
+	case EM_PPC64: return "PowerPC64";
+	case EM_S390: return "s390";
+	case EM_MIPS: return "MIPS";
+	case EM_SPARCV9: return "SPARC64";
+	case EM_IA_64: return "IA-64";
+	case EM_LOONGARCH: return "LoongArch";
+	case EM_NONE: return "no machine";
+	default:
+		snprintf(tmp, tmplen, "machine %u", machine);
+		return tmp;
+	}
+}
+
+/* The checks common to kernels and programs, up to the program headers. */
+static int check_header(const void *buf, size_t len, char *why, size_t whylen)
+{
+	const unsigned char *id = buf;
+	Elf64_Ehdr eh;
+	char tmp[32];
+
+	if (len < EI_NIDENT || memcmp(id, ELFMAG, SELFMAG) != 0)
+		return why_set(why, whylen, "not an ELF executable");
+	if (id[EI_CLASS] == ELFCLASS32)
+		return why_set(why, whylen, "32-bit ELF is not supported (wisp runs x86-64 programs)");
+	if (id[EI_CLASS] != ELFCLASS64 || id[EI_DATA] != ELFDATA2LSB)
+		return why_set(why, whylen, "not a 64-bit little-endian ELF file");
+	if (len < sizeof(eh))
+		return why_set(why, whylen, "truncated ELF header");
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_machine != EM_X86_64) {
+		snprintf(why, whylen, "is for %s, not x86-64",
+			 elf_machine_name(eh.e_machine, tmp, sizeof(tmp)));
+		return -1;
+	}
+	if (eh.e_phnum == 0)
+		return why_set(why, whylen, "ELF file has no program headers");
+	if (eh.e_phentsize != sizeof(Elf64_Phdr))
+		return why_set(why, whylen, "corrupt ELF file: bad program header size");
+	if (!in_bounds(len, eh.e_phoff, (uint64_t)eh.e_phnum * sizeof(Elf64_Phdr)))
+		return why_set(why, whylen, "truncated ELF file: program headers past the end");
+	return 0;
+}
+
+size_t elf_phnum(const void *buf)
+{
+	Elf64_Ehdr eh;
+
+	memcpy(&eh, buf, sizeof(eh));
+	return eh.e_phnum;
+}
+
+int elf_phdr(const void *buf, size_t len, size_t i, Elf64_Phdr *ph)
+{
+	Elf64_Ehdr eh;
+	uint64_t off;
+
+	if (len < sizeof(eh))
+		return -1;
+	memcpy(&eh, buf, sizeof(eh));
+	if (i >= eh.e_phnum)
+		return -1;
+	off = eh.e_phoff + i * sizeof(*ph);
+	if (off < eh.e_phoff || !in_bounds(len, off, sizeof(*ph)))
+		return -1;
+	memcpy(ph, (const char *)buf + off, sizeof(*ph));
+	return 0;
+}
+
+static void interp_reason(const void *buf, size_t len, const Elf64_Phdr *ph,
+			  char *why, size_t whylen)
+{
+	char path[128] = "a dynamic loader";
+
+	if (in_bounds(len, ph->p_offset, ph->p_filesz) && ph->p_filesz > 1 &&
+	    ph->p_filesz < sizeof(path)) {
+		memcpy(path, (const char *)buf + ph->p_offset, ph->p_filesz);
+		path[ph->p_filesz] = '\0';
+		for (char *c = path; *c; c++)
+			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
+				*c = '?';
+	}
+	snprintf(why, whylen, "dynamic executables are not supported yet (needs %s); "
+		 "link it with -static", path);
+}
+
+static int check_phdrs(const void *buf, size_t len, bool program, char *why, size_t whylen)
+{
+	size_t n = elf_phnum(buf), nload = 0;
+	Elf64_Phdr ph;
+
+	for (size_t i = 0; i < n; i++) {
+		if (elf_phdr(buf, len, i, &ph) < 0)
+			return why_set(why, whylen, "truncated ELF file: program headers past the end");
+		if (ph.p_type == PT_INTERP && program) {
+			interp_reason(buf, len, &ph, why, whylen);
+			return -1;
+		}
+		if (ph.p_type != PT_LOAD)
+			continue;
+		nload++;
+		if (!in_bounds(len, ph.p_offset, ph.p_filesz))
+			return why_set(why, whylen, "truncated ELF file: a segment lies past the end");
+		if (ph.p_filesz > ph.p_memsz)
+			return why_set(why, whylen, "corrupt ELF file: segment file size exceeds memory size");
+	}
+	if (nload == 0)
+		return why_set(why, whylen, "ELF file has no loadable segments");
+	return 0;
+}
+
+int elf_check_program(const void *buf, size_t len, char *why, size_t whylen)
+{
+	Elf64_Ehdr eh;
+
+	if (check_header(buf, len, why, whylen) < 0)
+		return -1;
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
+		return why_set(why, whylen, eh.e_type == ET_REL ?
+			       "not an executable (it is a relocatable object file)" :
+			       "not an executable (ELF type is not EXEC or DYN)");
+	return check_phdrs(buf, len, true, why, whylen);
+}
+
+int elf_check_kernel(const void *buf, size_t len, char *why, size_t whylen)
+{
+	Elf64_Ehdr eh;
+
+	if (check_header(buf, len, why, whylen) < 0)
+		return -1;
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_type != ET_EXEC)
+		return why_set(why, whylen, "not a statically linked ELF executable (ET_EXEC)");
+	return check_phdrs(buf, len, false, why, whylen);
+}
+
+static size_t align4(size_t v)
+{
+	return (v + 3) & ~(size_t)3;
+}
+
+/* Walks one PT_NOTE segment; notes are 4-byte aligned name/desc records. */
+static int find_in_notes(const unsigned char *p, size_t size, uint32_t *entry)
+{
+	size_t off = 0;
+	Elf64_Nhdr nh;
+
+	while (size - off >= sizeof(nh)) {
+		size_t name_off, desc_off, next;
+
+		memcpy(&nh, p + off, sizeof(nh));
+		name_off = off + sizeof(nh);
+		if (nh.n_namesz > size - name_off)
+			return -1;
+		desc_off = name_off + align4(nh.n_namesz);
+		if (desc_off > size || nh.n_descsz > size - desc_off)
+			return -1;
+		if (nh.n_namesz == 4 && memcmp(p + name_off, "Xen", 4) == 0 &&
+		    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_descsz >= 4) {
+			memcpy(entry, p + desc_off, 4);
+			return 0;
+		}
+		next = desc_off + align4(nh.n_descsz);
+		if (next <= off || next > size)
+			return -1;
+		off = next;
+	}
+	return -1;
+}
+
+int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry)
+{
+	size_t n = elf_phnum(buf);
+	Elf64_Phdr ph;
+
+	for (size_t i = 0; i < n; i++) {
+		if (elf_phdr(buf, len, i, &ph) < 0)
+			return -1;
+		if (ph.p_type != PT_NOTE || !in_bounds(len, ph.p_offset, ph.p_filesz))
+			continue;
+		if (find_in_notes((const unsigned char *)buf + ph.p_offset,
+				  ph.p_filesz, entry) == 0)
+			return 0;
+	}
+	return -1;
+}

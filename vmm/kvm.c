@@ -1,0 +1,135 @@
+/* kvm.c: open /dev/kvm, create the VM and back guest RAM with host memory. */
+#include "kvm.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define KVM_DEV "/dev/kvm"
+#define KVM_TSS_ADDR 0xfffbd000ul
+#define HUGE_2M (2ull << 20)
+
+int kvm_usable(void)
+{
+	int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	close(fd);
+	return 0;
+}
+
+static int open_kvm(void)
+{
+	int fd = open(KVM_DEV, O_RDWR | O_CLOEXEC);
+
+	if (fd >= 0)
+		return fd;
+	if (errno == ENOENT)
+		fprintf(stderr, "wisp: " KVM_DEV " not found: KVM is not available on this "
+			"host (try --backend qemu)\n");
+	else if (errno == EACCES || errno == EPERM)
+		fprintf(stderr, "wisp: " KVM_DEV ": permission denied: add yourself to the "
+			"group that owns it (usually 'kvm') or try --backend qemu\n");
+	else
+		fprintf(stderr, "wisp: " KVM_DEV ": %s (try --backend qemu)\n", strerror(errno));
+	return -1;
+}
+
+/* Aligns the host mapping to 2 MiB so transparent huge pages can back it:
+ * faulting 4 KiB pages one by one dominates boot time otherwise. */
+static uint8_t *map_ram(uint64_t size)
+{
+	uint64_t span = size + HUGE_2M;
+	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	uint8_t *aligned;
+	uint64_t head;
+
+	if (p == MAP_FAILED)
+		return NULL;
+	aligned = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
+	head = (uint64_t)(aligned - p);
+	if (head)
+		munmap(p, head);
+	if (span - head - size)
+		munmap(aligned + size, span - head - size);
+	madvise(aligned, size, MADV_HUGEPAGE);
+	return aligned;
+}
+
+static int vm_setup(struct vm *vm, uint64_t mem_size)
+{
+	struct kvm_userspace_memory_region region;
+	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
+
+	if (api != KVM_API_VERSION) {
+		fprintf(stderr, "wisp: " KVM_DEV ": unsupported KVM API version %d (need %d)\n",
+			api, KVM_API_VERSION);
+		return -1;
+	}
+	vm->run_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (vm->run_size <= 0) {
+		fprintf(stderr, "wisp: KVM_GET_VCPU_MMAP_SIZE: " KVM_DEV ": %s\n", strerror(errno));
+		return -1;
+	}
+	vm->vm_fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (vm->vm_fd < 0) {
+		fprintf(stderr, "wisp: KVM_CREATE_VM: " KVM_DEV ": %s\n", strerror(errno));
+		return -1;
+	}
+	/* Intel VMX needs three pages for a real-mode TSS somewhere outside RAM. */
+	if (ioctl(vm->vm_fd, KVM_SET_TSS_ADDR, KVM_TSS_ADDR) < 0) {
+		fprintf(stderr, "wisp: KVM_SET_TSS_ADDR: 0x%lx: %s\n", KVM_TSS_ADDR, strerror(errno));
+		return -1;
+	}
+	vm->mem.base = map_ram(mem_size);
+	if (!vm->mem.base) {
+		fprintf(stderr, "wisp: cannot allocate %llu MiB of guest memory: %s\n",
+			(unsigned long long)(mem_size >> 20), strerror(errno));
+		return -1;
+	}
+	vm->mem.size = mem_size;
+	memset(&region, 0, sizeof(region));
+	region.slot = 0;
+	region.guest_phys_addr = 0;
+	region.memory_size = mem_size;
+	region.userspace_addr = (uintptr_t)vm->mem.base;
+	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		fprintf(stderr, "wisp: KVM_SET_USER_MEMORY_REGION: guest RAM 0x0-0x%llx: %s\n",
+			(unsigned long long)mem_size, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int kvm_vm_create(struct vm *vm, uint64_t mem_size)
+{
+	memset(vm, 0, sizeof(*vm));
+	vm->vm_fd = -1;
+	vm->kvm_fd = open_kvm();
+	if (vm->kvm_fd < 0)
+		return -1;
+	if (vm_setup(vm, mem_size) < 0) {
+		kvm_vm_destroy(vm);
+		return -1;
+	}
+	return 0;
+}
+
+void kvm_vm_destroy(struct vm *vm)
+{
+	if (vm->mem.base)
+		munmap(vm->mem.base, vm->mem.size);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	memset(vm, 0, sizeof(*vm));
+	vm->kvm_fd = vm->vm_fd = -1;
+}

@@ -1,0 +1,251 @@
+/* main.c: the wisp command: check everything on the host, then run or pack. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <wisp/abi.h>
+
+#include "boot.h"
+#include "cli.h"
+#include "cmdline.h"
+#include "devices/hypercall.h"
+#include "image.h"
+#include "kvm.h"
+#include "qemu.h"
+#include "vcpu.h"
+
+#define WISP_VERSION "0.1.0"
+#define KERNEL_NAME "wisp-kernel.elf"
+
+struct job {
+	struct cli_opts opts;
+	struct image img;
+	char *cmdline;
+	char kernel_path[PATH_MAX + 32];
+	uint8_t *kernel_elf;
+	size_t kernel_len;
+	struct boot_kernel kernel;
+	uint64_t mem;
+};
+
+static int write_file(const char *path, const void *data, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+	const char *p = data;
+
+	if (fd < 0)
+		return -1;
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return close(fd);
+}
+
+static int pack(struct job *j)
+{
+	if (write_file(j->opts.output, j->img.cpio.buf, j->img.cpio.len) < 0) {
+		fprintf(stderr, "wisp: cannot write initramfs: %s: %s\n", j->opts.output,
+			strerror(errno));
+		return 1;
+	}
+	printf("%s\n", j->cmdline);
+	return fflush(stdout) == 0 ? 0 : 1;
+}
+
+/* out must hold PATH_MAX + sizeof(KERNEL_NAME) + 1 bytes. */
+static int kernel_default_path(char *out, size_t len)
+{
+	char exe[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	char *slash;
+
+	if (n < 0)
+		return -1;
+	exe[n] = '\0';
+	slash = strrchr(exe, '/');
+	if (slash)
+		*slash = '\0';
+	snprintf(out, len, "%s/%s", exe, KERNEL_NAME);
+	return 0;
+}
+
+static int load_kernel(struct job *j)
+{
+	char why[256];
+
+	if (j->opts.kernel)
+		snprintf(j->kernel_path, sizeof(j->kernel_path), "%s", j->opts.kernel);
+	else if (kernel_default_path(j->kernel_path, sizeof(j->kernel_path)) < 0) {
+		fprintf(stderr, "wisp: /proc/self/exe: %s (pass --kernel)\n", strerror(errno));
+		return -1;
+	}
+	if (image_read_file(j->kernel_path, &j->kernel_elf, &j->kernel_len) < 0) {
+		fprintf(stderr, "wisp: kernel %s: %s%s\n", j->kernel_path, strerror(errno),
+			j->opts.kernel ? "" : " (build it with make, or pass --kernel)");
+		return -1;
+	}
+	if (boot_kernel_parse(j->kernel_elf, j->kernel_len, &j->kernel, why, sizeof(why)) < 0) {
+		fprintf(stderr, "wisp: %s: %s\n", j->kernel_path, why);
+		return -1;
+	}
+	return 0;
+}
+
+/* Guest RAM is a whole number of 2 MiB pages so the host can back it with
+ * huge pages and qemu gets a whole number of MiB. */
+static int check_mem(struct job *j)
+{
+	uint64_t need = boot_mem_needed(&j->kernel, j->img.cpio.len);
+
+	j->mem = (j->opts.mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	if (j->mem < need) {
+		fprintf(stderr, "wisp: --mem %s is too small: this program needs at least %llu MiB\n",
+			j->opts.mem_str ? j->opts.mem_str : "128M",
+			(unsigned long long)(need >> 20));
+		return -1;
+	}
+	return 0;
+}
+
+static void fill_seed(uint8_t *seed, size_t len)
+{
+	struct timespec ts;
+
+	if (getrandom(seed, len, 0) == (ssize_t)len)
+		return;
+	/* Not secret, but still differs between runs. */
+	clock_gettime(CLOCK_REALTIME, &ts);
+	for (size_t i = 0; i < len; i++)
+		seed[i] = (uint8_t)((uint64_t)ts.tv_nsec >> (i % 8 * 8)) ^ (uint8_t)(getpid() + i);
+}
+
+static int boot_vm(struct job *j, struct vm *vm, struct vcpu *cpu)
+{
+	struct boot_params bp = {
+		.kernel = &j->kernel, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
+		.cmdline = j->cmdline, .tsc_khz = vcpu_tsc_khz(cpu),
+		.flags = j->opts.trace ? WISP_BOOT_F_TRACE_SYSCALLS : 0,
+	};
+	struct boot_layout layout;
+	char why[256];
+
+	fill_seed(bp.seed, sizeof(bp.seed));
+	if (boot_setup(&vm->mem, &bp, &layout, why, sizeof(why)) < 0) {
+		fprintf(stderr, "wisp: %s: %s\n", j->kernel_path, why);
+		return -1;
+	}
+	return vcpu_setup_pvh(cpu, layout.entry, layout.start_info);
+}
+
+static int run_kvm(struct job *j)
+{
+	struct hc_ctx hc = { .program = j->opts.program, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
+	struct vm vm;
+	struct vcpu cpu;
+	int rc = 1;
+
+	if (kvm_vm_create(&vm, j->mem) < 0)
+		return 1;
+	if (vcpu_create(&vm, 0, &cpu) == 0) {
+		hc.mem = &vm.mem;
+		if (boot_vm(j, &vm, &cpu) == 0)
+			rc = vcpu_run(&cpu, &hc);
+		vcpu_destroy(&cpu);
+	}
+	kvm_vm_destroy(&vm);
+	return rc;
+}
+
+static int run(struct job *j)
+{
+	struct qemu_params qp;
+
+	if (load_kernel(j) < 0 || check_mem(j) < 0)
+		return 1;
+	if (j->opts.backend == CLI_BACKEND_KVM)
+		return run_kvm(j);
+	qp = (struct qemu_params){
+		.kernel = j->kernel_path, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
+		.cmdline = j->cmdline, .mem = j->mem, .program = j->opts.program,
+	};
+	return qemu_run(&qp);
+}
+
+static int prepare(struct job *j)
+{
+	struct cmdline_in ci;
+	char err[PATH_MAX + 256];
+
+	if (image_build(&j->opts, &j->img, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wisp: %s\n", err);
+		return -1;
+	}
+	ci = (struct cmdline_in){
+		.env = j->opts.env, .nenv = j->opts.nenv, .trace = j->opts.trace,
+		.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
+	};
+	j->cmdline = cmdline_build(&ci, err, sizeof(err));
+	if (!j->cmdline) {
+		fprintf(stderr, "wisp: %s\n", err);
+		return -1;
+	}
+	return 0;
+}
+
+static int dispatch(struct job *j, int argc, char **argv)
+{
+	char err[512];
+	int rc = cli_parse(argc, argv, &j->opts, err, sizeof(err));
+
+	if (rc) {
+		if (argc < 2)
+			fputs(cli_usage(), stderr);
+		fprintf(stderr, "wisp: %s\n", err);
+		return rc;
+	}
+	if (j->opts.cmd == CLI_HELP) {
+		fputs(cli_usage(), stdout);
+		return 0;
+	}
+	if (j->opts.cmd == CLI_VERSION) {
+		printf("wisp %s (guest ABI %d)\n", WISP_VERSION, WISP_ABI_VERSION);
+		return 0;
+	}
+	if (prepare(j) < 0)
+		return 1;
+	return j->opts.cmd == CLI_PACK ? pack(j) : run(j);
+}
+
+int main(int argc, char **argv)
+{
+	static struct job j;
+	int rc;
+
+	/* A closed host pipe must turn into EPIPE for the guest, not kill wisp. */
+	signal(SIGPIPE, SIG_IGN);
+	rc = dispatch(&j, argc, argv);
+	free(j.cmdline);
+	free(j.kernel_elf);
+	image_free(&j.img);
+	cli_free(&j.opts);
+	return rc;
+}
