@@ -11,6 +11,7 @@
 #include "mm/vm.h"
 #include "random.h"
 #include "sched/proc.h"
+#include "sched/sched.h"
 #include <linux/auxvec.h>
 #include <linux/elf.h>
 #include <linux/stat.h>
@@ -76,7 +77,7 @@ static unsigned segment_prot(uint32_t flags)
 	       (flags & PF_X ? VM_EXEC : 0);
 }
 
-static int load_segment(struct proc *p, struct image *im, const Elf64_Phdr *ph)
+static int load_segment(struct mm *mm, struct image *im, const Elf64_Phdr *ph)
 {
 	uint64_t start = im->base + ph->p_vaddr;
 	uint64_t page = ALIGN_DOWN(start, PAGE_SIZE);
@@ -89,20 +90,20 @@ static int load_segment(struct proc *p, struct image *im, const Elf64_Phdr *ph)
 		return -ENOEXEC;
 	/* A segment may share its first page with the previous one. */
 	if (page < im->end) {
-		err = vm_protect(p->mm, page, PAGE_SIZE, prot | VM_READ | VM_WRITE | VM_EXEC);
+		err = vm_protect(mm, page, PAGE_SIZE, prot | VM_READ | VM_WRITE | VM_EXEC);
 		if (err)
 			return err;
 		page += PAGE_SIZE;
 	}
-	if (end > page && (err = vm_map_fixed(p->mm, page, end - page, prot)))
+	if (end > page && (err = vm_map_fixed(mm, page, end - page, prot)))
 		return err;
 	if (ph->p_offset == 0)
 		im->phdr_addr = start + im->eh->e_phoff;
 	im->end = MAX(im->end, end);
-	return vm_copy_in(p->mm, start, im->data + ph->p_offset, ph->p_filesz);
+	return vm_copy_in(mm, start, im->data + ph->p_offset, ph->p_filesz);
 }
 
-static int load_image(struct proc *p, struct image *im)
+static int load_image(struct mm *mm, struct image *im)
 {
 	for (int i = 0; i < im->eh->e_phnum; i++) {
 		const Elf64_Phdr *ph = &im->ph[i];
@@ -112,7 +113,7 @@ static int load_image(struct proc *p, struct image *im)
 			im->phdr_addr = im->base + ph->p_vaddr;
 		if (ph->p_type != PT_LOAD)
 			continue;
-		err = load_segment(p, im, ph);
+		err = load_segment(mm, im, ph);
 		if (err)
 			return err;
 	}
@@ -133,7 +134,7 @@ static int open_image(const char *path, struct image *im)
 }
 
 /* Loads the program's own dynamic loader (ld.so) in the mmap area. */
-static int load_interp(struct proc *p, const struct image *main, struct image *in)
+static int load_interp(struct mm *mm, const struct image *main, struct image *in)
 {
 	int err = open_image(main->interp, in);
 
@@ -141,10 +142,10 @@ static int load_interp(struct proc *p, const struct image *main, struct image *i
 		return err == -ENOENT ? -ELIBACC : err;
 	if (in->eh->e_type != ET_DYN || in->interp)
 		return -ELIBBAD;
-	in->base = vm_find_free(p->mm, image_span(in));
+	in->base = vm_find_free(mm, image_span(in));
 	if (!in->base)
 		return -ENOMEM;
-	return load_image(p, in);
+	return load_image(mm, in);
 }
 
 /* Builds the stack top-down in user memory. */
@@ -176,10 +177,10 @@ static int count(char *const v[])
 	return n;
 }
 
-static int build_stack(struct proc *p, struct image *im, uint64_t interp_base, const char *path,
+static int build_stack(struct mm *mm, struct image *im, uint64_t interp_base, const char *path,
 		       char *const argv[], char *const envp[], uint64_t *sp_out)
 {
-	struct stack_builder sb = { .mm = p->mm, .sp = USER_STACK_TOP };
+	struct stack_builder sb = { .mm = mm, .sp = USER_STACK_TOP };
 	int argc = count(argv), envc = count(envp), nwords = 0;
 	uint64_t execfn, platform, rnd, *words, *w;
 	uint8_t random[16];
@@ -237,31 +238,51 @@ static void init_registers(struct trapframe *tf, uint64_t entry, uint64_t sp)
 	};
 }
 
-int exec_load(struct proc *p, const char *path, char *const argv[], char *const envp[])
+/* Builds the new address space completely before touching the caller's,
+ * so a failed exec returns to the old program intact. */
+static int load_program(struct mm *mm, const char *path, char *const argv[],
+			char *const envp[], uint64_t *entry, uint64_t *sp)
 {
 	struct image im, interp = { 0 };
-	uint64_t sp, entry;
 	int err = open_image(path, &im);
 
 	if (err)
 		return err;
 	im.base = im.eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
-	p->mm = vm_create();
-	if (!p->mm)
-		return -ENOMEM;
-	if ((err = load_image(p, &im)))
+	if ((err = load_image(mm, &im)))
 		return err;
-	p->mm->brk_start = p->mm->brk = im.end;
-	if (im.interp && (err = load_interp(p, &im, &interp)))
+	mm->brk_start = mm->brk = im.end;
+	if (im.interp && (err = load_interp(mm, &im, &interp)))
 		return err;
-	if ((err = vm_map_fixed(p->mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
+	if ((err = vm_map_fixed(mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
 				VM_READ | VM_WRITE)) ||
-	    (err = build_stack(p, &im, interp.base, path, argv, envp, &sp)))
+	    (err = build_stack(mm, &im, interp.base, path, argv, envp, sp)))
 		return err;
-	if (!p->tf && !(p->tf = kmalloc(sizeof(*p->tf))))
-		return -ENOMEM;
-	entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
-	init_registers(p->tf, entry, sp);
-	p->exe_path = kstrdup(path);
+	*entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
+	return 0;
+}
+
+int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[])
+{
+	struct proc *p = t->proc;
+	struct mm *mm = vm_create(), *old = p->mm;
+	uint64_t entry, sp;
+	char *exe = kstrdup(path);
+	int err = mm && exe ? load_program(mm, path, argv, envp, &entry, &sp) : -ENOMEM;
+
+	if (err) {
+		vm_release(mm);
+		kfree(exe);
+		return err;
+	}
+	p->mm = mm;
+	if (old) {
+		paging_switch(mm->root);
+		vm_release(old);
+	}
+	init_registers(t->tf, entry, sp);
+	t->fs_base = 0;
+	kfree(p->exe_path);
+	p->exe_path = exe;
 	return 0;
 }

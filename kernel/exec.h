@@ -4,10 +4,11 @@
 
 #include "kernel.h"
 
-struct proc;
+struct task;
 
-/* Loads path into p (which gets a new address space) and prepares p->tf to
- * start it with a Linux initial stack. Returns 0 or -errno. */
-int exec_load(struct proc *p, const char *path, char *const argv[], char *const envp[]);
+/* Replaces the address space of t's process with the program at path and
+ * sets t's user registers to start it with a Linux initial stack. On error
+ * nothing has changed. Returns 0 or -errno. */
+int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[]);
 
 #endif

@@ -12,6 +12,7 @@
 #include "platform.h"
 #include "random.h"
 #include "sched/proc.h"
+#include "sched/sched.h"
 #include "syscalls/syscall.h"
 #include <wisp/abi.h>
 
@@ -86,23 +87,26 @@ static _Noreturn void start_program(const struct hvm_start_info *si)
 {
 	struct boot_args args;
 	struct proc *p;
+	struct task *t;
 	int err;
 
 	if (cmdline_parse(si->cmdline_paddr ? phys_to_virt(si->cmdline_paddr) : "", &args))
 		panic("no program given on the command line (expected '-- PROGRAM ARGS')");
 	platform_trace_syscalls |= args.trace;
-	p = proc_create();
-	if (!p)
+	p = proc_create(NULL);
+	t = p ? task_create(p, NULL) : NULL;
+	if (!t)
 		panic("out of memory");
-	proc_set_current(p);
 	p->files = fdtable_create_console();
 	p->cwd = vfs_root();
-	err = exec_load(p, args.prog, args.argv, args.envp);
+	inode_get(p->cwd);
+	sched_set_first(t);
+	err = exec_load(t, args.prog, args.argv, args.envp);
 	if (err) {
 		kprintf("%s: %s\n", args.prog, exec_error(err));
 		proc_exit(err == -ENOENT ? 127 : 126);
 	}
-	trap_return(p->tf);
+	sched_start();
 }
 
 /* The first kernel entry from ring 3 (see arch_enter_native). */
@@ -127,6 +131,5 @@ void syscall_entry_c(struct trapframe *tf)
 {
 	if (__builtin_expect(!kernel_started, 0))
 		kernel_main();
-	current()->tf = tf;
 	syscall_dispatch(tf);
 }

@@ -22,6 +22,7 @@
 #define CTL_MAX 256
 
 static volatile pid_t qemu_pid;
+static volatile sig_atomic_t forwarded_signal;
 
 struct tmpfiles {
 	char initrd[4096];
@@ -32,6 +33,7 @@ struct tmpfiles {
  * must reach qemu too, and wisp must outlive it to remove the temp files. */
 static void forward_signal(int sig)
 {
+	forwarded_signal = sig;
 	if (qemu_pid > 0)
 		kill(qemu_pid, sig);
 }
@@ -95,16 +97,30 @@ static void remove_tmp(struct tmpfiles *t)
 		unlink(t->ctl);
 }
 
+/* QemuOpts values end at ',' unless it is doubled. */
+static void opt_escape(char *out, size_t len, const char *s)
+{
+	size_t o = 0;
+
+	for (; *s && o + 2 < len; s++) {
+		if (*s == ',')
+			out[o++] = ',';
+		out[o++] = *s;
+	}
+	out[o] = '\0';
+}
+
 /* Builds qemu's argv into args; strings live in bufs. */
 static void build_args(const struct qemu_params *p, const struct tmpfiles *t,
-		       const char **args, char bufs[4][4200])
+		       const char **args, char bufs[3][8400])
 {
 	bool kvm = kvm_usable() == 0;
 	const char *qemu = getenv("WISP_QEMU");
 	int n = 0;
 
 	snprintf(bufs[0], sizeof(bufs[0]), "%" PRIu64 "M", p->mem >> 20);
-	snprintf(bufs[1], sizeof(bufs[1]), "file,id=ctl,path=%s", t->ctl);
+	opt_escape(bufs[2], sizeof(bufs[2]), t->ctl);
+	snprintf(bufs[1], sizeof(bufs[1]), "file,id=ctl,path=%s", bufs[2]);
 	args[n++] = qemu && *qemu ? qemu : QEMU_DEFAULT;
 	args[n++] = "-M";
 	/* auto-kernel-cmdline=off: microvm would otherwise append its own words,
@@ -267,6 +283,12 @@ static int report(const struct qemu_params *p, const char *ctl, int status)
 	read_ctl(ctl, text, sizeof(text));
 	if (qemu_parse_ctl(text, p->program, &code) == 0)
 		return code;
+	if (forwarded_signal) {
+		const char *name = sigabbrev_np(forwarded_signal);
+
+		fprintf(stderr, "wisp: interrupted by SIG%s\n", name ? name : "?");
+		return 128 + forwarded_signal;
+	}
 	if (WIFSIGNALED(status))
 		fprintf(stderr, "wisp: qemu killed by signal %d without a guest exit status\n",
 			WTERMSIG(status));
@@ -322,7 +344,7 @@ int qemu_run(const struct qemu_params *p)
 {
 	struct tmpfiles t = { "", "" };
 	const char *args[QEMU_MAX_ARGS];
-	static char bufs[4][4200];
+	static char bufs[3][8400];
 	int rc;
 
 	if (make_tmp(t.initrd, sizeof(t.initrd), "initrd", p->initrd, p->initrd_len) < 0 ||
@@ -331,6 +353,7 @@ int qemu_run(const struct qemu_params *p)
 		return 1;
 	}
 	build_args(p, &t, args, bufs);
+	forwarded_signal = 0;
 	set_forwarding(forward_signal);
 	rc = run_child(p, args, t.ctl);
 	qemu_pid = 0;

@@ -7,13 +7,21 @@
 
 struct mm *vm_create(void)
 {
+	static bool boot_root_taken;
 	struct mm *mm = kzalloc(sizeof(*mm));
 
 	if (!mm)
 		return NULL;
-	/* The first process shares the boot page-table root, so no CR3 load
-	 * is needed after ring 0; fork will give each child paging_new_root(). */
-	mm->root = paging_kernel_root();
+	/* The first address space uses the boot page-table root, so starting
+	 * the first program needs no CR3 load after ring 0. */
+	if (!boot_root_taken) {
+		boot_root_taken = true;
+		mm->root = paging_kernel_root();
+	} else if (!(mm->root = paging_new_root())) {
+		kfree(mm);
+		return NULL;
+	}
+	mm->refs = 1;
 	mm->mmap_hint = USER_MMAP_TOP;
 	return mm;
 }
@@ -268,4 +276,81 @@ uint64_t vm_brk(struct mm *mm, uint64_t new_brk)
 	}
 	mm->brk = new_brk;
 	return mm->brk;
+}
+
+/* Frees the user half of the page tables below table (level 3 = root). */
+static void free_tables(pte_t *table, int level, int entries)
+{
+	for (int i = 0; i < entries; i++) {
+		pte_t e = table[i];
+
+		if (!(e & PTE_P))
+			continue;
+		table[i] = 0;
+		if (level > 1)
+			free_tables(phys_to_virt(e & PTE_ADDR_MASK), level - 1, 512);
+		page_free(phys_to_virt(e & PTE_ADDR_MASK));
+	}
+}
+
+void vm_release(struct mm *mm)
+{
+	if (!mm || --mm->refs)
+		return;
+	while (mm->vmas) {
+		struct vma *v = mm->vmas;
+
+		free_pages_in(mm, v->start, v->end);
+		mm->vmas = v->next;
+		kfree(v);
+	}
+	/* Leaves are gone; free the table pages of the user half. */
+	free_tables(mm->root, 3, 256);
+	if (mm->root != paging_kernel_root())
+		page_free(mm->root);
+	kfree(mm);
+}
+
+static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
+{
+	struct vma *nv = kmalloc(sizeof(*nv));
+
+	if (!nv)
+		return -ENOMEM;
+	*nv = *v;
+	vma_insert(dst, nv);
+	for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
+		pte_t *e = paging_walk(src->root, va, false);
+		void *page;
+
+		if (!e || !(*e & PTE_P))
+			continue;
+		page = page_alloc();
+		if (!page || paging_map(dst->root, va, virt_to_phys(page), *e & ~PTE_ADDR_MASK)) {
+			if (page)
+				page_free(page);
+			return -ENOMEM;
+		}
+		memcpy(page, phys_to_virt(*e & PTE_ADDR_MASK), PAGE_SIZE);
+	}
+	return 0;
+}
+
+/* Copies eagerly; copy-on-write sharing is the next step. */
+struct mm *vm_clone(struct mm *mm)
+{
+	struct mm *copy = vm_create();
+
+	if (!copy)
+		return NULL;
+	copy->brk_start = mm->brk_start;
+	copy->brk = mm->brk;
+	copy->mmap_hint = mm->mmap_hint;
+	for (struct vma *v = mm->vmas; v; v = v->next) {
+		if (clone_vma(copy, mm, v)) {
+			vm_release(copy);
+			return NULL;
+		}
+	}
+	return copy;
 }

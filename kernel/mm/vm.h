@@ -23,6 +23,7 @@ struct vma {
 };
 
 struct mm {
+	int refs;           /* processes using it: vfork children share it */
 	pte_t *root;
 	struct vma *vmas;
 	uint64_t brk_start, brk;
@@ -30,6 +31,10 @@ struct mm {
 };
 
 struct mm *vm_create(void);
+/* A copy of mm for fork: same mappings, copied contents. */
+struct mm *vm_clone(struct mm *mm);
+/* Drops a reference; the last one frees the pages and page tables. */
+void vm_release(struct mm *mm);
 /* Maps [start, start+len) with prot, replacing what was there. Pages are
  * allocated on first touch. Returns 0 or -errno. */
 int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);

@@ -1,40 +1,165 @@
-/* proc.c: the process table (one program per VM today). */
+/* proc.c: processes: creation, the family tree, exit and reaping. */
 #include "kernel.h"
-#include "platform.h"
+#include "fs/vfs.h"
+#include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/vm.h"
+#include "platform.h"
 #include "sched/proc.h"
 
-static struct proc *running;  /* per CPU once there are several */
+#define PROC_HASH 64
+
+static struct proc *by_pid[PROC_HASH];  /* chained by hash_next */
 static int next_pid = 1;
 
 struct proc *current(void)
 {
-	return running;
+	return current_task()->proc;
 }
 
-void proc_set_current(struct proc *p)
+struct proc *proc_find(int pid)
 {
-	running = p;
+	struct proc *p = by_pid[pid % PROC_HASH];
+
+	while (p && p->pid != pid)
+		p = p->hash_next;
+	return p;
 }
 
-struct proc *proc_create(void)
+struct proc *proc_create(struct proc *parent)
 {
 	struct proc *p = kzalloc(sizeof(*p));
 
 	if (!p)
 		return NULL;
-	p->pid = next_pid++;
-	p->pgid = p->sid = p->pid;
+	do
+		p->pid = next_pid++;
+	while (proc_find(p->pid));
+	p->hash_next = by_pid[p->pid % PROC_HASH];
+	by_pid[p->pid % PROC_HASH] = p;
 	p->umask = 022;
+	p->pgid = p->sid = p->pid;
+	if (parent) {
+		p->parent = parent;
+		p->ppid = parent->pid;
+		p->pgid = parent->pgid;
+		p->sid = parent->sid;
+		p->umask = parent->umask;
+		p->sibling = parent->children;
+		parent->children = p;
+	}
 	return p;
+}
+
+static void unhash(struct proc *p)
+{
+	for (struct proc **pp = &by_pid[p->pid % PROC_HASH]; *pp; pp = &(*pp)->hash_next) {
+		if (*pp == p) {
+			*pp = p->hash_next;
+			return;
+		}
+	}
+}
+
+void proc_release_vfork(struct proc *p)
+{
+	if (p->vfork_parent) {
+		p->vfork_parent = NULL;
+		sched_wakeup(&p->vfork_parent);
+	}
+}
+
+/* Orphans go to the first process, as they would go to init. */
+static void reparent_children(struct proc *p)
+{
+	struct proc *init = proc_find(1);
+
+	while (p->children) {
+		struct proc *c = p->children;
+
+		p->children = c->sibling;
+		c->parent = init;
+		c->ppid = init ? 1 : 0;
+		if (init) {
+			c->sibling = init->children;
+			init->children = c;
+		}
+	}
+}
+
+/* Ends the VM the way the first process ended (its status is wisp's). */
+static _Noreturn void end_vm(int wait_status, uint64_t fault_addr)
+{
+	int sig = wait_status & 0x7f;
+
+	if (sig)
+		platform->exit(128 + sig, sig, fault_addr);
+	platform->exit((wait_status >> 8) & 0xff, 0, 0);
+}
+
+/* The process's last thread is gone: release what it holds and leave the
+ * exit status for the parent. */
+static _Noreturn void become_zombie(struct proc *p, int wait_status)
+{
+	proc_release_vfork(p);
+	fdtable_destroy(p->files);
+	p->files = NULL;
+	inode_put(p->cwd);
+	p->cwd = NULL;
+	vm_release(p->mm);
+	p->mm = NULL;
+	reparent_children(p);
+	p->wait_status = wait_status;
+	p->zombie = true;
+	if (p->parent)
+		sched_wakeup(p->parent);
+	sched_exit_task();
+}
+
+/* Ends every thread of the process but the caller; they are not running
+ * (one CPU) so they can simply be dropped. */
+static void kill_other_threads(struct proc *p)
+{
+	struct task *self = current_task();
+
+	while (p->threads != self || self->proc_next) {
+		struct task *t = p->threads == self ? self->proc_next : p->threads;
+
+		task_destroy(t);
+	}
+}
+
+static _Noreturn void exit_with(int wait_status, uint64_t fault_addr)
+{
+	struct proc *p = current();
+
+	if (p->pid == 1)
+		end_vm(wait_status, fault_addr);
+	kill_other_threads(p);
+	task_unlink(current_task());
+	become_zombie(p, wait_status);
 }
 
 _Noreturn void proc_exit(int status)
 {
-	platform->exit(status & 0xff, 0, 0);
+	exit_with((status & 0xff) << 8, 0);
 }
 
 _Noreturn void proc_kill(int sig, uint64_t fault_addr)
 {
-	platform->exit(128 + sig, sig, fault_addr);
+	exit_with(sig, fault_addr);
+}
+
+void proc_reap(struct proc *p)
+{
+	for (struct proc **pp = &p->parent->children; *pp; pp = &(*pp)->sibling) {
+		if (*pp == p) {
+			*pp = p->sibling;
+			break;
+		}
+	}
+	unhash(p);
+	kfree(p->sigactions);
+	kfree(p->exe_path);
+	kfree(p);
 }

@@ -1,9 +1,9 @@
-/* proc.h: processes: address space, open files, working directory. */
+/* proc.h: processes: address space, open files, working directory, family. */
 #ifndef SCHED_PROC_H
 #define SCHED_PROC_H
 
 #include "kernel.h"
-#include "arch/x86_64/trap.h"
+#include "sched/sched.h"
 
 struct mm;
 struct fdtable;
@@ -11,24 +11,37 @@ struct inode;
 
 struct proc {
 	int pid, ppid, pgid, sid;
+	struct proc *parent;
+	struct proc *children;      /* first child; linked by sibling */
+	struct proc *sibling;
+	struct task *threads;       /* linked by task->proc_next */
 	struct mm *mm;
 	struct fdtable *files;
 	struct inode *cwd;
 	unsigned umask;
-	uint64_t fs_base;
-	uint64_t clear_child_tid;
 	uint64_t sigmask;
 	struct sigaction_k *sigactions;  /* 64 entries, see syscalls/signal.c */
-	char *exe_path;  /* guest path of the running program */
-	struct trapframe *tf;  /* user registers saved at the last kernel entry */
+	char *exe_path;             /* guest path of the running program */
+	bool zombie;
+	int wait_status;            /* as wait4 reports it, once zombie */
+	struct task *vfork_parent;  /* sleeps until this process execs or exits */
+	struct proc *hash_next;     /* pid lookup */
 };
 
-/* The process running on this CPU. */
+/* The process of the task running on this CPU. */
 struct proc *current(void);
-void proc_set_current(struct proc *p);
-struct proc *proc_create(void);
-/* Ends the whole program: reports status (or the fatal signal) to the host. */
+/* The process with this pid, or NULL. */
+struct proc *proc_find(int pid);
+/* A new process with pid, no threads, no address space: the caller fills it. */
+struct proc *proc_create(struct proc *parent);
+/* Ends the current process with exit status (status & 0xff); the first
+ * process ending ends the VM with it. */
 _Noreturn void proc_exit(int status);
+/* Ends the current process as killed by sig. */
 _Noreturn void proc_kill(int sig, uint64_t fault_addr);
+/* Wakes the vfork parent of p, if any: p no longer uses its memory. */
+void proc_release_vfork(struct proc *p);
+/* Frees a zombie after its parent has collected its status. */
+void proc_reap(struct proc *p);
 
 #endif

@@ -11,8 +11,8 @@ static long sys_getpid(void) { return current()->pid; }
 SYSCALL(getpid, sys_getpid, "");
 static long sys_getppid(void) { return current()->ppid; }
 SYSCALL(getppid, sys_getppid, "");
-/* Single-threaded: the only thread's id is the pid. */
-SYSCALL(gettid, sys_getpid, "");
+static long sys_gettid(void) { return current_task()->tid; }
+SYSCALL(gettid, sys_gettid, "");
 
 /* Everything runs as root; the ids can't change. */
 static long sys_get_id(void) { return 0; }
@@ -118,8 +118,8 @@ SYSCALL(setsid, sys_setsid, "");
 
 static long sys_set_tid_address(uint64_t tidptr)
 {
-	current()->clear_child_tid = tidptr;
-	return current()->pid;
+	current_task()->clear_child_tid = tidptr;
+	return current_task()->tid;
 }
 SYSCALL(set_tid_address, sys_set_tid_address, "p");
 
@@ -130,13 +130,6 @@ static long sys_set_robust_list(uint64_t head, size_t len)
 	return len == 24 ? 0 : -EINVAL;  /* sizeof(struct robust_list_head) */
 }
 SYSCALL(set_robust_list, sys_set_robust_list, "pu");
-
-static long sys_exit(int status)
-{
-	proc_exit(status & 0xff);
-}
-SYSCALL(exit, sys_exit, "d");
-SYSCALL(exit_group, sys_exit, "d");
 
 static long sys_kill(int pid, int sig)
 {

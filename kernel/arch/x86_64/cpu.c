@@ -92,3 +92,9 @@ void cpu_set_fs_base(uint64_t base)
 {
 	wrmsr(MSR_FS_BASE, base);
 }
+
+void cpu_set_kernel_stack(uint64_t top)
+{
+	cpu_kstack_top = top;
+	tss.rsp[0] = top;
+}

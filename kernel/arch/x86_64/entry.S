@@ -53,7 +53,7 @@ syscall_entry:
 	push %r11
 	push $USER_CS
 	push %rcx
-	push $0
+	push %rax               /* error slot: the syscall number, for restarts */
 	push $TRAP_SYSCALL
 	PUSH_REGS
 	mov %rsp, %rdi
@@ -116,3 +116,28 @@ arch_enter_native:
 ring3_boot:
 	syscall
 	ud2
+
+	/* context_switch(uint64_t *save_rsp, uint64_t new_rsp): saves the
+	 * callee-saved registers on this kernel stack and resumes another. */
+	.globl context_switch
+context_switch:
+	push %rbp
+	push %rbx
+	push %r12
+	push %r13
+	push %r14
+	push %r15
+	mov %rsp, (%rdi)
+	mov %rsi, %rsp
+	pop %r15
+	pop %r14
+	pop %r13
+	pop %r12
+	pop %rbx
+	pop %rbp
+	ret
+
+	/* Where a new task starts: its stack pointer is at its trapframe. */
+	.globl task_enter_user
+task_enter_user:
+	jmp trap_restore

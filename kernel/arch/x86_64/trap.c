@@ -54,6 +54,5 @@ void trap_dispatch(struct trapframe *tf)
 	if (!from_user(tf))
 		panic("exception %lu in the kernel (rip 0x%lx, error 0x%lx)",
 		      tf->vector, tf->rip, tf->error);
-	current()->tf = tf;
 	proc_kill(signal_for_vector(tf->vector), tf->vector == 13 ? 0 : tf->rip);
 }

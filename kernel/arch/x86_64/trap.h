@@ -12,7 +12,9 @@ struct trapframe {
 	uint64_t rip, cs, rflags, rsp, ss;
 };
 
-#define TRAP_SYSCALL 0x100 /* vector value of frames built by syscall entry */
+/* Frames built by syscall entry have vector TRAP_SYSCALL and the syscall
+ * number in error, so an interrupted call can be restarted. */
+#define TRAP_SYSCALL 0x100
 
 /* Returns to user mode with the given frame; never returns. */
 _Noreturn void trap_return(struct trapframe *tf);

@@ -1,0 +1,284 @@
+/* sched.c: the run queue, blocking and waking, and switching between tasks. */
+#include "kernel.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
+#include "clock.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include "mm/vm.h"
+#include "platform.h"
+#include "sched/proc.h"
+#include "sched/sched.h"
+
+extern void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
+extern void task_enter_user(void);
+
+/* Per CPU once there are several. */
+static struct task *running;
+static struct task *runq_head, *runq_tail;
+static struct task *sleepers;
+static struct task *dead;  /* freed once we are off its stack */
+static int next_tid = 1;
+
+struct task *current_task(void)
+{
+	return running;
+}
+
+static void runq_push(struct task *t)
+{
+	t->run_next = NULL;
+	if (runq_tail)
+		runq_tail->run_next = t;
+	else
+		runq_head = t;
+	runq_tail = t;
+}
+
+static struct task *runq_pop(void)
+{
+	struct task *t = runq_head;
+
+	if (t) {
+		runq_head = t->run_next;
+		if (!runq_head)
+			runq_tail = NULL;
+	}
+	return t;
+}
+
+static uint64_t kstack_top(const struct task *t)
+{
+	return (uint64_t)t->kstack + KSTACK_SIZE;
+}
+
+struct task *task_create(struct proc *p, const struct trapframe *tf)
+{
+	struct task *t = kzalloc(sizeof(*t));
+	uint64_t *sp;
+
+	if (!t)
+		return NULL;
+	t->kstack = page_alloc_n(KSTACK_SIZE / PAGE_SIZE);
+	if (!t->kstack) {
+		kfree(t);
+		return NULL;
+	}
+	t->tid = p->threads ? next_tid++ : p->pid;
+	t->proc = p;
+	t->state = TASK_NEW;
+	t->tf = (struct trapframe *)kstack_top(t) - 1;
+	if (tf)
+		*t->tf = *tf;
+	/* The frame context_switch pops: six callee-saved registers, then the
+	 * return into task_enter_user, which restores the trapframe. */
+	sp = (uint64_t *)t->tf;
+	*--sp = (uint64_t)task_enter_user;
+	for (int i = 0; i < 6; i++)
+		*--sp = 0;
+	t->ctx_rsp = (uint64_t)sp;
+	fpu_save(t->fpu);
+	t->proc_next = p->threads;
+	p->threads = t;
+	return t;
+}
+
+static void task_free(struct task *t)
+{
+	page_free_n(t->kstack, KSTACK_SIZE / PAGE_SIZE);
+	kfree(t);
+}
+
+void task_unlink(struct task *t)
+{
+	for (struct task **pp = &t->proc->threads; *pp; pp = &(*pp)->proc_next) {
+		if (*pp == t) {
+			*pp = t->proc_next;
+			return;
+		}
+	}
+}
+
+static void runq_remove(struct task *t)
+{
+	struct task *prev = NULL;
+
+	for (struct task *q = runq_head; q; prev = q, q = q->run_next) {
+		if (q != t)
+			continue;
+		if (prev)
+			prev->run_next = q->run_next;
+		else
+			runq_head = q->run_next;
+		if (runq_tail == q)
+			runq_tail = prev;
+		return;
+	}
+}
+
+static void sleepers_remove(struct task *t)
+{
+	for (struct task **pp = &sleepers; *pp; pp = &(*pp)->run_next) {
+		if (*pp == t) {
+			*pp = t->run_next;
+			return;
+		}
+	}
+}
+
+void task_destroy(struct task *t)
+{
+	if (t->state == TASK_SLEEPING)
+		sleepers_remove(t);
+	else if (t->state == TASK_RUNNABLE)
+		runq_remove(t);
+	task_unlink(t);
+	task_free(t);
+}
+
+static void wake(struct task *t, long result)
+{
+	sleepers_remove(t);
+	t->state = TASK_RUNNABLE;
+	t->wake_result = result;
+	runq_push(t);
+}
+
+void sched_wake_task(struct task *t)
+{
+	if (t->state == TASK_SLEEPING || t->state == TASK_NEW)
+		wake(t, 0);
+}
+
+void sched_wakeup(const void *chan)
+{
+	struct task *t = sleepers, *next;
+
+	for (; t; t = next) {
+		next = t->run_next;
+		if (t->wait_chan == chan)
+			wake(t, 0);
+	}
+}
+
+void sched_interrupt(struct task *t)
+{
+	if (t->state == TASK_SLEEPING)
+		wake(t, -EINTR);
+}
+
+/* Wakes the sleepers whose deadline has passed; returns the earliest
+ * deadline still ahead, or 0. */
+static uint64_t wake_expired(void)
+{
+	uint64_t now = clock_monotonic_ns(), next = 0;
+	struct task *t = sleepers, *n;
+
+	for (; t; t = n) {
+		n = t->run_next;
+		if (!t->wake_at_ns)
+			continue;
+		if (t->wake_at_ns <= now)
+			wake(t, -ETIMEDOUT);
+		else if (!next || t->wake_at_ns < next)
+			next = t->wake_at_ns;
+	}
+	return next;
+}
+
+static void switch_to(struct task *next)
+{
+	struct task *prev = running;
+
+	if (next == prev)
+		return;
+	fpu_save(prev->fpu);
+	running = next;
+	cpu_set_kernel_stack(kstack_top(next));
+	if (next->proc->mm != prev->proc->mm)
+		paging_switch(next->proc->mm->root);
+	cpu_set_fs_base(next->fs_base);
+	fpu_restore(next->fpu);
+	context_switch(&prev->ctx_rsp, next->ctx_rsp);
+	/* Back on prev's stack: whoever died before us can go now. */
+	if (dead && dead != running) {
+		task_free(dead);
+		dead = NULL;
+	}
+}
+
+/* Nothing can run: sleep in the host until the next deadline. With no
+ * deadline nothing can ever wake up, so end the VM rather than hang. */
+static void idle(void)
+{
+	uint64_t next = wake_expired();
+
+	if (runq_head)
+		return;
+	if (!next)
+		panic("every task is blocked and none has a timeout: deadlock");
+	platform->sleep_ns(next - clock_monotonic_ns());
+	wake_expired();
+}
+
+static void schedule(void)
+{
+	struct task *next;
+
+	if (sleepers)
+		wake_expired();
+	while (!(next = runq_pop()))
+		idle();
+	switch_to(next);
+}
+
+void sched_yield(void)
+{
+	struct task *t = running;
+
+	t->state = TASK_RUNNABLE;
+	runq_push(t);
+	schedule();
+}
+
+long sched_sleep(const void *chan, uint64_t deadline_ns)
+{
+	struct task *t = running;
+
+	t->state = TASK_SLEEPING;
+	t->wait_chan = chan;
+	t->wake_at_ns = deadline_ns;
+	t->wake_result = 0;
+	t->run_next = sleepers;
+	sleepers = t;
+	schedule();
+	t->wait_chan = NULL;
+	t->wake_at_ns = 0;
+	return t->wake_result;
+}
+
+_Noreturn void sched_exit_task(void)
+{
+	struct task *t = running;
+
+	t->state = TASK_DEAD;
+	if (dead)
+		task_free(dead);
+	dead = t;
+	schedule();
+	panic("dead task %d was scheduled", t->tid);
+}
+
+void sched_set_first(struct task *t)
+{
+	running = t;
+	t->state = TASK_RUNNABLE;
+	cpu_set_kernel_stack(kstack_top(t));
+}
+
+_Noreturn void sched_start(void)
+{
+	cpu_set_fs_base(running->fs_base);
+	trap_return(running->tf);
+}
