@@ -1,4 +1,4 @@
-/* cli.c: parse the wisp command line (run/pack/help/version) into cli_opts. */
+/* cli.c: parse the wisp command line (run/pack/build/help/version) into cli_opts. */
 #include "cli.h"
 
 #include <errno.h>
@@ -8,35 +8,49 @@
 #include <string.h>
 
 enum opt_id { OPT_MEM, OPT_ADD, OPT_ENV, OPT_TRACE, OPT_BACKEND, OPT_KERNEL,
-	      OPT_OUTPUT, OPT_HELP };
+	      OPT_OUTPUT, OPT_IMAGE, OPT_HELP };
+
+#define RUN (1u << CLI_RUN)
+#define PACK (1u << CLI_PACK)
+#define BUILD (1u << CLI_BUILD)
 
 struct opt_def {
 	enum opt_id id;
 	char short_name;   /* 0: none */
 	const char *long_name;
 	bool has_arg;
+	unsigned cmds;     /* the commands that take it */
 };
 
+/* build stores files, arguments and environment; how to run (memory,
+ * backend, kernel, tracing) is decided by each run of the image. */
 static const struct opt_def opt_defs[] = {
-	{ OPT_MEM, 'm', "mem", true },
-	{ OPT_ADD, 0, "add", true },
-	{ OPT_ENV, 'e', "env", true },
-	{ OPT_TRACE, 0, "trace-syscalls", false },
-	{ OPT_BACKEND, 0, "backend", true },
-	{ OPT_KERNEL, 0, "kernel", true },
-	{ OPT_OUTPUT, 'o', "output", true },
-	{ OPT_HELP, 'h', "help", false },
+	{ OPT_MEM, 'm', "mem", true, RUN | PACK },
+	{ OPT_ADD, 0, "add", true, RUN | PACK | BUILD },
+	{ OPT_ENV, 'e', "env", true, RUN | PACK | BUILD },
+	{ OPT_TRACE, 0, "trace-syscalls", false, RUN | PACK },
+	{ OPT_BACKEND, 0, "backend", true, RUN | PACK },
+	{ OPT_KERNEL, 0, "kernel", true, RUN | PACK },
+	{ OPT_OUTPUT, 'o', "output", true, PACK | BUILD },
+	{ OPT_IMAGE, 0, "image", true, RUN },
+	{ OPT_HELP, 'h', "help", false, RUN | PACK | BUILD },
 };
+
+static const char *const cmd_names[] = { "run", "pack", "build", "help", "version" };
 
 static const char usage_text[] =
 "usage: wisp run [options] PROGRAM [ARGS...]\n"
+"       wisp run [options] --image FILE [--] [ARGS...]\n"
+"       wisp build -o FILE [--add ...] [-e ...] PROGRAM [ARGS...]\n"
 "       wisp pack -o FILE [options] PROGRAM [ARGS...]\n"
 "       wisp --help | --version\n"
 "\n"
-"Runs one static Linux x86-64 program in its own micro-VM.\n"
+"Runs one Linux x86-64 program in its own micro-VM.\n"
 "\n"
 "  run    boot the wisp kernel with PROGRAM and run it; wisp exits with the\n"
 "         program's exit status (128+N if it was killed by signal N)\n"
+"  build  write a reusable image of PROGRAM, its libraries, --add files,\n"
+"         arguments and -e settings to FILE; boot it with run --image\n"
 "  pack   write the initramfs (cpio newc) that run would boot to FILE and\n"
 "         print the kernel command line on stdout\n"
 "\n"
@@ -53,11 +67,14 @@ static const char usage_text[] =
 "                        binary; guest stdin is not forwarded with qemu)\n"
 "  --kernel PATH         guest kernel ELF (default: wisp-kernel.elf next to\n"
 "                        the wisp executable)\n"
-"  -o, --output FILE     pack: where to write the initramfs\n"
+"  -o, --output FILE     pack, build: the file to write\n"
+"  --image FILE          run: boot an image from wisp build; ARGS, if any,\n"
+"                        replace its arguments, -e adds to its environment\n"
 "  --                    end of options\n"
 "\n"
-"PROGRAM without a '/' is searched in PATH. It must be a statically linked\n"
-"x86-64 ELF; it appears in the guest at its absolute host path.\n";
+"PROGRAM without a '/' is searched in PATH. It must be an x86-64 ELF; it\n"
+"appears in the guest at its absolute host path. A dynamic program gets its\n"
+"loader and libraries at their host paths too.\n";
 
 const char *cli_usage(void)
 {
@@ -174,6 +191,17 @@ static int env_set(struct cli_opts *o, const char *kv)
 	return 0;
 }
 
+static int env_flag(struct cli_opts *o, const char *kv)
+{
+	const char **grown = realloc(o->env_flags, (o->nenv_flags + 1) * sizeof(*grown));
+
+	if (!grown)
+		return -1;
+	o->env_flags = grown;
+	o->env_flags[o->nenv_flags++] = kv;
+	return 0;
+}
+
 static bool env_name_ok(const char *kv)
 {
 	const char *eq = strchr(kv, '=');
@@ -234,7 +262,7 @@ static int apply_opt(struct cli_opts *o, enum opt_id id, const char *val,
 		if (!env_name_ok(val))
 			return bad_value(err, errlen, "invalid --env value '%s': expected "
 				    "NAME=VALUE", val);
-		if (env_set(o, val) < 0)
+		if (env_set(o, val) < 0 || env_flag(o, val) < 0)
 			return bad_value(err, errlen, "out of memory");
 		return 0;
 	case OPT_TRACE:
@@ -253,9 +281,10 @@ static int apply_opt(struct cli_opts *o, enum opt_id id, const char *val,
 		o->kernel = val;
 		return 0;
 	case OPT_OUTPUT:
-		if (o->cmd != CLI_PACK)
-			return fail(err, errlen, "unknown option '-o' (see wisp --help)");
 		o->output = val;
+		return 0;
+	case OPT_IMAGE:
+		o->image = val;
 		return 0;
 	case OPT_HELP:
 		o->cmd = CLI_HELP;
@@ -306,6 +335,9 @@ static int parse_one(struct cli_opts *o, int argc, char **argv, int *i,
 		if (arg[2])
 			val = arg + 2;
 	}
+	if (!(d->cmds & (1u << o->cmd)))
+		return fail(err, errlen, "option '%s' does not apply to wisp %s (see wisp --help)",
+			    arg, cmd_names[o->cmd]);
 	if (d->has_arg && !val) {
 		if (*i + 1 >= argc)
 			return fail(err, errlen, "option '%s' needs a value (see wisp --help)",
@@ -331,6 +363,8 @@ static int parse_command(const char *cmd, struct cli_opts *o, char *err, size_t 
 		o->cmd = CLI_RUN;
 	else if (strcmp(cmd, "pack") == 0)
 		o->cmd = CLI_PACK;
+	else if (strcmp(cmd, "build") == 0)
+		o->cmd = CLI_BUILD;
 	else if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 ||
 		 strcmp(cmd, "help") == 0)
 		o->cmd = CLI_HELP;
@@ -369,10 +403,15 @@ int cli_parse(int argc, char **argv, struct cli_opts *o, char *err, size_t errle
 		if (o->cmd == CLI_HELP)
 			return 0;
 	}
+	if (o->image) {   /* no PROGRAM: everything left is arguments */
+		o->argv = &argv[i];
+		o->argc = argc - i;
+		return 0;
+	}
 	if (i >= argc)
 		return fail(err, errlen, "missing PROGRAM (see wisp --help)");
-	if (o->cmd == CLI_PACK && !o->output)
-		return fail(err, errlen, "pack needs -o FILE (see wisp --help)");
+	if ((o->cmd == CLI_PACK || o->cmd == CLI_BUILD) && !o->output)
+		return fail(err, errlen, "%s needs -o FILE (see wisp --help)", cmd_names[o->cmd]);
 	o->program = argv[i];
 	o->argv = &argv[i];
 	o->argc = argc - i;
@@ -389,5 +428,6 @@ void cli_free(struct cli_opts *o)
 	for (size_t i = 0; i < o->nenv; i++)
 		free(o->env[i]);
 	free(o->env);
+	free(o->env_flags);
 	memset(o, 0, sizeof(*o));
 }

@@ -9,7 +9,7 @@
 #define CLI_MEM_DEFAULT (128ull << 20)
 #define CLI_MEM_MAX (3ull << 30)
 
-enum cli_cmd { CLI_RUN, CLI_PACK, CLI_HELP, CLI_VERSION };
+enum cli_cmd { CLI_RUN, CLI_PACK, CLI_BUILD, CLI_HELP, CLI_VERSION };
 enum cli_backend { CLI_BACKEND_KVM, CLI_BACKEND_QEMU };
 
 struct cli_add {
@@ -26,12 +26,16 @@ struct cli_opts {
 	size_t nadds;
 	char **env;              /* NAME=VALUE, defaults first, later -e wins */
 	size_t nenv;
+	const char **env_flags;  /* the -e values as typed, in order (for --image) */
+	size_t nenv_flags;
 	bool trace;
 	enum cli_backend backend;
 	const char *kernel;      /* NULL: next to the wisp executable */
-	const char *output;      /* pack -o */
-	const char *program;     /* as typed; also argv[0] */
-	char **argv;             /* program + args, points into the caller's argv */
+	const char *output;      /* pack/build -o */
+	const char *image;       /* run --image FILE, or NULL */
+	const char *program;     /* as typed; also argv[0]; NULL with --image */
+	char **argv;             /* program + args, points into the caller's argv;
+				  * with --image only the args (argc may be 0) */
 	int argc;
 };
 

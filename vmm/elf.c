@@ -95,24 +95,7 @@ int elf_phdr(const void *buf, size_t len, size_t i, Elf64_Phdr *ph)
 	return 0;
 }
 
-static void interp_reason(const void *buf, size_t len, const Elf64_Phdr *ph,
-			  char *why, size_t whylen)
-{
-	char path[128] = "a dynamic loader";
-
-	if (in_bounds(len, ph->p_offset, ph->p_filesz) && ph->p_filesz > 1 &&
-	    ph->p_filesz < sizeof(path)) {
-		memcpy(path, (const char *)buf + ph->p_offset, ph->p_filesz);
-		path[ph->p_filesz] = '\0';
-		for (char *c = path; *c; c++)
-			if ((unsigned char)*c < 0x20 || (unsigned char)*c >= 0x7f)
-				*c = '?';
-	}
-	snprintf(why, whylen, "dynamic executables are not supported yet (needs %s); "
-		 "link it with -static", path);
-}
-
-static int check_phdrs(const void *buf, size_t len, bool program, char *why, size_t whylen)
+static int check_phdrs(const void *buf, size_t len, char *why, size_t whylen)
 {
 	size_t n = elf_phnum(buf), nload = 0;
 	Elf64_Phdr ph;
@@ -120,10 +103,6 @@ static int check_phdrs(const void *buf, size_t len, bool program, char *why, siz
 	for (size_t i = 0; i < n; i++) {
 		if (elf_phdr(buf, len, i, &ph) < 0)
 			return why_set(why, whylen, "truncated ELF file: program headers past the end");
-		if (ph.p_type == PT_INTERP && program) {
-			interp_reason(buf, len, &ph, why, whylen);
-			return -1;
-		}
 		if (ph.p_type != PT_LOAD)
 			continue;
 		nload++;
@@ -148,7 +127,19 @@ int elf_check_program(const void *buf, size_t len, char *why, size_t whylen)
 		return why_set(why, whylen, eh.e_type == ET_REL ?
 			       "not an executable (it is a relocatable object file)" :
 			       "not an executable (ELF type is not EXEC or DYN)");
-	return check_phdrs(buf, len, true, why, whylen);
+	return check_phdrs(buf, len, why, whylen);
+}
+
+int elf_check_object(const void *buf, size_t len, char *why, size_t whylen)
+{
+	Elf64_Ehdr eh;
+
+	if (check_header(buf, len, why, whylen) < 0)
+		return -1;
+	memcpy(&eh, buf, sizeof(eh));
+	if (eh.e_type != ET_DYN)
+		return why_set(why, whylen, "not a shared object (ELF type is not DYN)");
+	return check_phdrs(buf, len, why, whylen);
 }
 
 int elf_check_kernel(const void *buf, size_t len, char *why, size_t whylen)
@@ -160,7 +151,7 @@ int elf_check_kernel(const void *buf, size_t len, char *why, size_t whylen)
 	memcpy(&eh, buf, sizeof(eh));
 	if (eh.e_type != ET_EXEC)
 		return why_set(why, whylen, "not a statically linked ELF executable (ET_EXEC)");
-	return check_phdrs(buf, len, false, why, whylen);
+	return check_phdrs(buf, len, why, whylen);
 }
 
 static size_t align4(size_t v)
@@ -212,4 +203,141 @@ int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry)
 			return 0;
 	}
 	return -1;
+}
+
+/* The file offset of virtual address v, if a PT_LOAD maps it from the file;
+ * *avail gets how many file bytes of that segment follow it. */
+static int vaddr_to_off(const void *buf, size_t len, uint64_t v, uint64_t *off,
+			uint64_t *avail)
+{
+	size_t n = elf_phnum(buf);
+	Elf64_Phdr ph;
+
+	for (size_t i = 0; i < n; i++) {
+		if (elf_phdr(buf, len, i, &ph) < 0)
+			return -1;
+		if (ph.p_type != PT_LOAD || v < ph.p_vaddr || v - ph.p_vaddr >= ph.p_filesz)
+			continue;
+		if (!in_bounds(len, ph.p_offset, ph.p_filesz))
+			return -1;
+		*off = ph.p_offset + (v - ph.p_vaddr);
+		*avail = ph.p_filesz - (v - ph.p_vaddr);
+		return 0;
+	}
+	return -1;
+}
+
+/* A string of the dynamic string table, or NULL if it is not NUL-terminated
+ * inside the table. */
+static const char *dyn_str(const struct elf_dyn *d, uint64_t off)
+{
+	if (off >= d->strsz || !memchr(d->strtab + off, '\0', d->strsz - off))
+		return NULL;
+	return d->strtab + off;
+}
+
+static int find_interp(const void *buf, size_t len, struct elf_dyn *d, char *why,
+		       size_t whylen)
+{
+	size_t n = elf_phnum(buf);
+	Elf64_Phdr ph;
+
+	for (size_t i = 0; i < n; i++) {
+		const char *s;
+
+		if (elf_phdr(buf, len, i, &ph) < 0 || ph.p_type != PT_INTERP)
+			continue;
+		if (!in_bounds(len, ph.p_offset, ph.p_filesz))
+			return why_set(why, whylen, "corrupt ELF file: bad PT_INTERP segment");
+		s = (const char *)buf + ph.p_offset;
+		if (ph.p_filesz < 2 ||
+		    !memchr(s, '\0', ph.p_filesz) || s[0] == '\0')
+			return why_set(why, whylen, "corrupt ELF file: bad PT_INTERP segment");
+		d->interp = s;
+	}
+	return 0;
+}
+
+/* Reads the PT_DYNAMIC entries into *d; only the string table is located in
+ * this pass, as DT_NEEDED may come before DT_STRTAB. */
+static int read_dynamic(const void *buf, size_t len, const Elf64_Phdr *ph,
+			struct elf_dyn *d, uint64_t *strtab_vaddr, char *why, size_t whylen)
+{
+	uint64_t strsz = 0, off, avail;
+	bool have_strtab = false;
+	Elf64_Dyn dyn;
+
+	if (!in_bounds(len, ph->p_offset, ph->p_filesz))
+		return why_set(why, whylen, "truncated ELF file: PT_DYNAMIC lies past the end");
+	d->dyn = (const char *)buf + ph->p_offset;
+	for (d->ndyn = 0; d->ndyn < ph->p_filesz / sizeof(dyn); d->ndyn++) {
+		memcpy(&dyn, d->dyn + d->ndyn * sizeof(dyn), sizeof(dyn));
+		if (dyn.d_tag == DT_NULL)
+			break;
+		if (dyn.d_tag == DT_STRTAB) {
+			*strtab_vaddr = dyn.d_un.d_ptr;
+			have_strtab = true;
+		} else if (dyn.d_tag == DT_STRSZ) {
+			strsz = dyn.d_un.d_val;
+		}
+	}
+	if (!have_strtab)
+		return d->ndyn ? why_set(why, whylen, "corrupt ELF file: PT_DYNAMIC has no DT_STRTAB")
+			       : 0;
+	if (vaddr_to_off(buf, len, *strtab_vaddr, &off, &avail) < 0)
+		return why_set(why, whylen, "corrupt ELF file: DT_STRTAB is not in the file");
+	d->strtab = (const char *)buf + off;
+	d->strsz = strsz < avail ? strsz : avail;
+	return 0;
+}
+
+/* Second pass: the string-valued entries. */
+static int read_strings(struct elf_dyn *d, char *why, size_t whylen)
+{
+	Elf64_Dyn dyn;
+
+	for (size_t i = 0; i < d->ndyn; i++) {
+		const char **slot = NULL;
+		const char *s;
+
+		memcpy(&dyn, d->dyn + i * sizeof(dyn), sizeof(dyn));
+		switch (dyn.d_tag) {
+		case DT_NEEDED: slot = &d->needed[d->nneeded]; break;
+		case DT_RUNPATH: slot = &d->runpath; break;
+		case DT_RPATH: slot = &d->rpath; break;
+		case DT_SONAME: slot = &d->soname; break;
+		case DT_FLAGS_1: d->nodeflib = (dyn.d_un.d_val & DF_1_NODEFLIB) != 0; continue;
+		default: continue;
+		}
+		s = dyn_str(d, dyn.d_un.d_val);
+		if (!s)
+			return why_set(why, whylen, "corrupt ELF file: a dynamic string lies "
+				       "outside DT_STRTAB");
+		if (dyn.d_tag == DT_NEEDED && d->nneeded >= ELF_MAX_NEEDED)
+			return why_set(why, whylen, "too many DT_NEEDED entries");
+		*slot = s;
+		if (dyn.d_tag == DT_NEEDED)
+			d->nneeded++;
+	}
+	return 0;
+}
+
+int elf_dynamic(const void *buf, size_t len, struct elf_dyn *d, char *why, size_t whylen)
+{
+	size_t n = elf_phnum(buf);
+	uint64_t strtab_vaddr = 0;
+	Elf64_Phdr ph;
+
+	memset(d, 0, sizeof(*d));
+	if (find_interp(buf, len, d, why, whylen) < 0)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (elf_phdr(buf, len, i, &ph) < 0 || ph.p_type != PT_DYNAMIC)
+			continue;
+		d->dynamic = true;
+		if (read_dynamic(buf, len, &ph, d, &strtab_vaddr, why, whylen) < 0)
+			return -1;
+		return read_strings(d, why, whylen);
+	}
+	return 0;
 }

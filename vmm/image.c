@@ -1,4 +1,4 @@
-/* image.c: resolve the program, walk --add trees and emit them as a cpio archive. */
+/* image.c: resolve the program and its libraries, walk --add trees, emit a cpio archive. */
 #define _GNU_SOURCE
 #include "image.h"
 
@@ -14,6 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
+#include "deps.h"
 #include "elf.h"
 
 #define IMAGE_DEFAULT_PATH "/bin:/usr/bin"
@@ -32,7 +34,10 @@ struct pathset {
 struct builder {
 	struct cpio *cpio;
 	struct pathset set;
+	struct deps deps;
 	const char *spec;     /* current --add spec for messages */
+	const struct bundle_set *bundle;   /* skip list while adding its dirs */
+	size_t root_len;      /* length of the bundle dir being added */
 	char *err;
 	size_t errlen;
 };
@@ -218,6 +223,8 @@ static int add_host_file(struct builder *b, const char *host, const char *guest,
 		return rc;
 	if (image_read_file(host, &data, &len) < 0)
 		return fail(b, "%s: %s: %s", b->spec, host, strerror(errno));
+	if (len > 4 && memcmp(data, ELFMAG, SELFMAG) == 0)
+		deps_add_object(&b->deps, host, data, len);
 	rc = cpio_add_file(b->cpio, guest, st->st_mode & 07777, (uint32_t)st->st_mtime, data, len);
 	free(data);
 	return rc < 0 ? fail(b, "out of memory building the guest image") : 0;
@@ -240,6 +247,20 @@ static int add_host_symlink(struct builder *b, const char *host, const char *gue
 
 static int add_tree(struct builder *b, const char *host, const char *guest, int depth);
 
+static int add_child(struct builder *b, const char *host, const char *guest,
+		     const char *name, int depth)
+{
+	char hp[PATH_MAX], gp[PATH_MAX];
+
+	if (snprintf(hp, sizeof(hp), "%s/%s", host, name) >= (int)sizeof(hp) ||
+	    snprintf(gp, sizeof(gp), "%s/%s", strcmp(guest, "/") ? guest : "",
+		     name) >= (int)sizeof(gp))
+		return fail(b, "%s: %s/%s: path too long", b->spec, host, name);
+	if (b->bundle && bundle_skip(b->bundle, hp + b->root_len + 1))
+		return 0;
+	return add_tree(b, hp, gp, depth + 1);
+}
+
 static int add_children(struct builder *b, const char *host, const char *guest, int depth)
 {
 	struct dirent **names;
@@ -249,16 +270,9 @@ static int add_children(struct builder *b, const char *host, const char *guest, 
 		return fail(b, "%s: %s: %s", b->spec, host, strerror(errno));
 	for (int i = 0; i < n; i++) {
 		const char *name = names[i]->d_name;
-		char hp[PATH_MAX], gp[PATH_MAX];
 
-		if (rc == 0 && strcmp(name, ".") && strcmp(name, "..")) {
-			if (snprintf(hp, sizeof(hp), "%s/%s", host, name) >= (int)sizeof(hp) ||
-			    snprintf(gp, sizeof(gp), "%s/%s", strcmp(guest, "/") ? guest : "",
-				     name) >= (int)sizeof(gp))
-				rc = fail(b, "%s: %s/%s: path too long", b->spec, host, name);
-			else
-				rc = add_tree(b, hp, gp, depth + 1);
-		}
+		if (rc == 0 && strcmp(name, ".") && strcmp(name, ".."))
+			rc = add_child(b, host, guest, name, depth);
 		free(names[i]);
 	}
 	free(names);
@@ -387,9 +401,11 @@ static int add_program(struct builder *b, const struct cli_opts *o, struct image
 
 	if (image_load_program(o->program, &img->prog_path, &data, &len, b->err, b->errlen) < 0)
 		return -1;
+	rc = deps_add_program(&b->deps, o->program, img->prog_path, data, len, b->err, b->errlen);
 	if (stat(img->prog_path, &st) < 0)
 		st.st_mtime = 0;
-	rc = add_parents(b, img->prog_path);
+	if (rc == 0)
+		rc = add_parents(b, img->prog_path);
 	if (rc == 0)
 		rc = claim(b, img->prog_path, K_OTHER);
 	if (rc == 1 && cpio_add_file(b->cpio, img->prog_path, 0755, (uint32_t)st.st_mtime,
@@ -397,6 +413,99 @@ static int add_program(struct builder *b, const struct cli_opts *o, struct image
 		rc = fail(b, "out of memory building the guest image");
 	free(data);
 	return rc < 0 ? -1 : 0;
+}
+
+/* True if some directory above path is already a file or symlink in the
+ * archive: then nothing can be put at path itself. */
+static bool parent_taken(const struct builder *b, const char *path)
+{
+	char tmp[PATH_MAX];
+	size_t n = strlen(path);
+
+	if (n >= sizeof(tmp))
+		return true;
+	memcpy(tmp, path, n + 1);
+	for (char *c = tmp + 1; *c; c++) {
+		if (*c != '/')
+			continue;
+		*c = '\0';
+		if (set_find(&b->set, tmp) == K_OTHER)
+			return true;
+		*c = '/';
+	}
+	return false;
+}
+
+/* The directories a known interpreter needs (bundle.c), at their host
+ * paths, with the symlinks that lead to them. */
+static int add_bundles(struct builder *b, const char *prog, const char *typed)
+{
+	struct bundle_set set;
+	int rc = 0;
+
+	if (bundle_find(prog, &set) < 0)
+		return fail(b, "out of memory");
+	b->spec = typed;
+	b->bundle = &set;
+	for (size_t i = 0; i < set.n && rc == 0; i++) {
+		char *real = deps_resolve(&b->deps, set.dirs[i]);
+
+		/* Several patterns may lead to one dir (perl/5.36 -> 5.36.0). */
+		if (!real || set_find(&b->set, real) != 0 || parent_taken(b, real)) {
+			free(real);
+			continue;
+		}
+		b->root_len = strlen(real);
+		rc = add_parents(b, real);
+		if (rc == 0)
+			rc = add_tree(b, real, real, 0);
+		free(real);
+	}
+	b->bundle = NULL;
+	bundle_free(&set);
+	return rc;
+}
+
+/* Libraries and their symlinks. What is there already (from --add) wins. */
+static int add_deps(struct builder *b, const char *typed)
+{
+	if (deps_finish(&b->deps, b->err, b->errlen) < 0)
+		return -1;
+	b->spec = typed;
+	for (size_t i = 0; i < b->deps.n; i++) {
+		const struct deps_entry *e = &b->deps.v[i];
+		struct stat st;
+		int rc;
+
+		if (set_find(&b->set, e->path) != 0 || parent_taken(b, e->path))
+			continue;
+		rc = add_parents(b, e->path);
+		if (rc == 0 && e->target && claim(b, e->path, K_OTHER) == 1 &&
+		    cpio_add_symlink(b->cpio, e->path, e->target) < 0)
+			rc = fail(b, "out of memory building the guest image");
+		if (rc == 0 && !e->target) {
+			if (stat(e->path, &st) < 0)
+				return fail(b, "%s: %s: %s", typed, e->path, strerror(errno));
+			rc = add_host_file(b, e->path, e->path, &st);
+		}
+		if (rc < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int add_etc(struct builder *b)
+{
+	for (size_t i = 0; i < bundle_netc; i++) {
+		const struct bundle_file *f = &bundle_etc[i];
+
+		if (set_find(&b->set, f->path) != 0 || parent_taken(b, f->path))
+			continue;
+		if (claim(b, f->path, K_OTHER) < 0 ||
+		    cpio_add_file(b->cpio, f->path, 0644, 0, f->text, strlen(f->text)) < 0)
+			return fail(b, "out of memory building the guest image");
+	}
+	return 0;
 }
 
 /* The absolute, lexically normalised path PROGRAM was found at, or NULL. */
@@ -418,15 +527,18 @@ static char *typed_abs_path(const char *typed)
 }
 
 /* With a merged /usr, /bin/busybox is really /usr/bin/busybox. The program
- * sits at its realpath; a symlink at the path the user named keeps
- * scripts that use that path working, unless --add put something there. */
+ * sits at its realpath; the symlinks on the way from the path the user named
+ * (/bin -> usr/bin) are recreated by add_deps (see add_all). Where --add put
+ * a directory in their place, a symlink at the typed path itself keeps
+ * scripts that use that path working. */
 static int add_alias(struct builder *b, const struct cli_opts *o, const char *real)
 {
 	char *alias = typed_abs_path(o->program);
 	int rc = 0;
 
 	b->spec = NULL;
-	if (alias && strcmp(alias, real) != 0 && set_find(&b->set, alias) == 0) {
+	if (alias && strcmp(alias, real) != 0 && set_find(&b->set, alias) == 0 &&
+	    !parent_taken(b, alias)) {
 		rc = add_parents(b, alias);
 		if (rc == 0 && claim(b, alias, K_OTHER) == 1 &&
 		    cpio_add_symlink(b->cpio, alias, real) < 0)
@@ -436,17 +548,44 @@ static int add_alias(struct builder *b, const struct cli_opts *o, const char *re
 	return rc;
 }
 
-static int add_all(struct builder *b, const struct cli_opts *o, struct image *img)
+/* The guest's LD_LIBRARY_PATH and LD_PRELOAD come from -e, never from the
+ * host's environment: they are what the guest's ld.so will see. */
+static const char *env_get(const struct cli_opts *o, const char *name)
 {
-	if (add_base(b) < 0 || add_program(b, o, img) < 0)
-		return -1;
+	size_t n = strlen(name);
+
+	for (size_t i = 0; i < o->nenv; i++)
+		if (strncmp(o->env[i], name, n) == 0 && o->env[i][n] == '=')
+			return o->env[i] + n + 1;
+	return NULL;
+}
+
+static int add_adds(struct builder *b, const struct cli_opts *o)
+{
 	for (size_t i = 0; i < o->nadds; i++) {
 		b->spec = o->adds[i].spec;
 		if (add_parents(b, o->adds[i].guest) < 0 ||
 		    add_tree(b, o->adds[i].host, o->adds[i].guest, 0) < 0)
 			return -1;
 	}
-	if (add_alias(b, o, img->prog_path) < 0)
+	return 0;
+}
+
+/* --add comes before the libraries and generated files so that the user's
+ * files win where paths collide. */
+static int add_all(struct builder *b, const struct cli_opts *o, struct image *img)
+{
+	char *typed;
+
+	if (add_base(b) < 0 || add_program(b, o, img) < 0 || add_adds(b, o) < 0 ||
+	    add_bundles(b, img->prog_path, o->program) < 0)
+		return -1;
+	typed = typed_abs_path(o->program);
+	if (typed)
+		free(deps_resolve(&b->deps, typed));   /* records the symlinks */
+	free(typed);
+	if (add_deps(b, o->program) < 0 ||
+	    add_etc(b) < 0 || add_alias(b, o, img->prog_path) < 0)
 		return -1;
 	if (cpio_finish(b->cpio) < 0)
 		return fail(b, "out of memory building the guest image");
@@ -455,14 +594,20 @@ static int add_all(struct builder *b, const struct cli_opts *o, struct image *im
 
 int image_build(const struct cli_opts *o, struct image *img, char *err, size_t errlen)
 {
+	struct deps_config cfg = {
+		.ld_library_path = env_get(o, "LD_LIBRARY_PATH"),
+		.ld_preload = env_get(o, "LD_PRELOAD"),
+	};
 	struct builder b = { .err = err, .errlen = errlen };
 	int rc;
 
 	memset(img, 0, sizeof(*img));
 	cpio_init(&img->cpio);
+	deps_init(&b.deps, &cfg);
 	b.cpio = &img->cpio;
 	rc = add_all(&b, o, img);
 	set_free(&b.set);
+	deps_free(&b.deps);
 	if (rc < 0)
 		image_free(img);
 	return rc;
@@ -473,4 +618,309 @@ void image_free(struct image *img)
 	cpio_free(&img->cpio);
 	free(img->prog_path);
 	img->prog_path = NULL;
+}
+
+/* ---- image files (wisp build / wisp run --image), see docs/image-format.md ---- */
+
+#define IMAGE_MAGIC "WISPIMG1"
+#define IMAGE_VERSION 1
+#define IMAGE_ALIGN 4096
+#define IMAGE_META_MAX (1u << 20)
+#define IMAGE_TRAILER_LEN 124   /* the newc "TRAILER!!!" entry, padded */
+
+struct image_hdr {
+	char magic[8];
+	uint32_t version;
+	uint32_t hdr_size;
+	uint64_t file_size;
+	uint64_t meta_off, meta_len;
+	uint64_t cpio_off, cpio_len;
+	uint32_t argc, nenv;
+	uint64_t meta_hash;
+};
+
+_Static_assert(sizeof(struct image_hdr) == 72, "the image header is 72 bytes on disk");
+
+static uint64_t fnv64(const void *p, size_t n)
+{
+	const unsigned char *c = p;
+	uint64_t h = 1469598103934665603ull;
+
+	while (n--)
+		h = (h ^ *c++) * 1099511628211ull;
+	return h;
+}
+
+static int write_all(int fd, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = write(fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_at(int fd, void *buf, size_t len, uint64_t off)
+{
+	char *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n == 0 ? (errno = EIO, -1) : -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+/* The strings block: prog, argv..., env..., each NUL-terminated. */
+static char *meta_pack(const struct image_meta *m, size_t *len)
+{
+	size_t n = strlen(m->prog) + 1, o = 0;
+	char *buf;
+
+	for (size_t i = 0; i < m->argc; i++)
+		n += strlen(m->argv[i]) + 1;
+	for (size_t i = 0; i < m->nenv; i++)
+		n += strlen(m->env[i]) + 1;
+	buf = malloc(n);
+	if (!buf)
+		return NULL;
+	o += (size_t)sprintf(buf, "%s", m->prog) + 1;
+	for (size_t i = 0; i < m->argc; i++)
+		o += (size_t)sprintf(buf + o, "%s", m->argv[i]) + 1;
+	for (size_t i = 0; i < m->nenv; i++)
+		o += (size_t)sprintf(buf + o, "%s", m->env[i]) + 1;
+	*len = n;
+	return buf;
+}
+
+static int write_parts(int fd, const struct image_hdr *h, const char *meta,
+		       const struct cpio *c)
+{
+	static const char zeros[IMAGE_ALIGN];
+
+	if (write_all(fd, h, sizeof(*h)) < 0 || write_all(fd, meta, h->meta_len) < 0 ||
+	    write_all(fd, zeros, h->cpio_off - h->meta_off - h->meta_len) < 0 ||
+	    write_all(fd, c->buf, c->len) < 0)
+		return -1;
+	return 0;
+}
+
+/* A regular file is written next to the target and renamed over it, so a
+ * reader never sees a half-written image; anything else (a pipe,
+ * /dev/null) is written in place. */
+static int save_to(const char *path, const struct image_hdr *h, const char *meta,
+		   const struct cpio *c)
+{
+	char tmp[PATH_MAX + 16];
+	struct stat st;
+	mode_t mask;
+	int fd, e;
+
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
+		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
+		if (fd < 0)
+			return -1;
+		e = write_parts(fd, h, meta, c);
+		return close(fd) < 0 || e < 0 ? -1 : 0;
+	}
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return errno = ENAMETOOLONG, -1;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -1;
+	mask = umask(0);
+	umask(mask);
+	if (write_parts(fd, h, meta, c) == 0 && fchmod(fd, 0666 & ~mask) == 0 &&
+	    close(fd) == 0 && rename(tmp, path) == 0)
+		return 0;
+	e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
+}
+
+int image_save(const char *path, const struct image *img, const struct image_meta *m,
+	       char *err, size_t errlen)
+{
+	struct image_hdr h = { .version = IMAGE_VERSION, .hdr_size = sizeof(h) };
+	size_t meta_len;
+	char *meta = meta_pack(m, &meta_len);
+	int rc;
+
+	if (!meta) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	memcpy(h.magic, IMAGE_MAGIC, sizeof(h.magic));
+	h.meta_off = sizeof(h);
+	h.meta_len = meta_len;
+	h.cpio_off = (h.meta_off + meta_len + IMAGE_ALIGN - 1) & ~(uint64_t)(IMAGE_ALIGN - 1);
+	h.cpio_len = img->cpio.len;
+	h.file_size = h.cpio_off + h.cpio_len;
+	h.argc = (uint32_t)m->argc;
+	h.nenv = (uint32_t)m->nenv;
+	h.meta_hash = fnv64(meta, meta_len);
+	rc = save_to(path, &h, meta, &img->cpio);
+	if (rc < 0)
+		snprintf(err, errlen, "cannot write image: %s: %s", path, strerror(errno));
+	free(meta);
+	return rc;
+}
+
+static int bad_image(char *err, size_t errlen, const char *path, const char *why)
+{
+	snprintf(err, errlen, "image %s: %s", path, why);
+	return -1;
+}
+
+static const char *check_hdr(const struct image_hdr *h, uint64_t size)
+{
+	if (memcmp(h->magic, IMAGE_MAGIC, sizeof(h->magic)) != 0)
+		return "not a wisp image (made by wisp build)";
+	if (h->version != IMAGE_VERSION)
+		return "unsupported wisp image version (rebuild it with this wisp)";
+	if (h->hdr_size != sizeof(*h) || h->meta_off != sizeof(*h) ||
+	    h->meta_len > IMAGE_META_MAX || h->meta_len == 0 ||
+	    h->cpio_off < h->meta_off + h->meta_len || h->cpio_off % IMAGE_ALIGN ||
+	    h->cpio_len < IMAGE_TRAILER_LEN || h->cpio_len >= UINT32_MAX ||
+	    h->argc == 0 || h->argc > IMAGE_META_MAX || h->nenv > IMAGE_META_MAX)
+		return "corrupt wisp image: bad header";
+	if (h->file_size != size || h->cpio_off + h->cpio_len != size)
+		return "truncated or corrupt wisp image: wrong size";
+	return NULL;
+}
+
+/* Splits the strings block into prog, argv and env after checking that it
+ * holds exactly that many strings. */
+static const char *meta_unpack(struct image_meta *m, const struct image_hdr *h)
+{
+	size_t want = 1 + (size_t)h->argc + h->nenv, n = 0;
+	char *p = m->block, *end = m->block + h->meta_len;
+
+	if (fnv64(m->block, h->meta_len) != h->meta_hash)
+		return "corrupt wisp image: bad checksum";
+	if (end[-1] != '\0')
+		return "corrupt wisp image: bad strings";
+	m->argv = calloc(h->argc + 1, sizeof(char *));
+	m->env = calloc(h->nenv + 1, sizeof(char *));
+	if (!m->argv || !m->env)
+		return "out of memory";
+	for (; p < end; p += strlen(p) + 1, n++) {
+		if (n >= want)
+			return "corrupt wisp image: bad strings";
+		if (n == 0)
+			m->prog = p;
+		else if (n <= h->argc)
+			m->argv[n - 1] = p;
+		else
+			m->env[n - 1 - h->argc] = p;
+	}
+	if (n != want || m->prog[0] != '/')
+		return "corrupt wisp image: bad strings";
+	m->argc = h->argc;
+	m->nenv = h->nenv;
+	return NULL;
+}
+
+static const char *check_cpio(const struct cpio *c)
+{
+	const uint8_t *t = c->buf + c->len - IMAGE_TRAILER_LEN;
+
+	if (memcmp(c->buf, "070701", 6) != 0 || memcmp(t, "070701", 6) != 0 ||
+	    memcmp(t + 110, "TRAILER!!!", 11) != 0)
+		return "corrupt wisp image: the archive is not a cpio newc archive";
+	return NULL;
+}
+
+static int load_parts(int fd, const char *path, struct image *img, struct image_meta *m,
+		      char *err, size_t errlen)
+{
+	struct image_hdr h;
+	struct stat st;
+	const char *why;
+
+	if (fstat(fd, &st) < 0 || read_at(fd, &h, sizeof(h), 0) < 0)
+		return bad_image(err, errlen, path, errno == EIO ? "not a wisp image (too short)"
+								 : strerror(errno));
+	why = check_hdr(&h, (uint64_t)st.st_size);
+	if (why)
+		return bad_image(err, errlen, path, why);
+	m->block = malloc(h.meta_len);
+	img->cpio.buf = malloc(h.cpio_len);
+	if (!m->block || !img->cpio.buf)
+		return bad_image(err, errlen, path, "out of memory");
+	img->cpio.len = img->cpio.cap = h.cpio_len;
+	if (read_at(fd, m->block, h.meta_len, h.meta_off) < 0 ||
+	    read_at(fd, img->cpio.buf, h.cpio_len, h.cpio_off) < 0)
+		return bad_image(err, errlen, path, strerror(errno));
+	why = meta_unpack(m, &h);
+	if (!why)
+		why = check_cpio(&img->cpio);
+	if (why)
+		return bad_image(err, errlen, path, why);
+	img->prog_path = strdup(m->prog);
+	return img->prog_path ? 0 : bad_image(err, errlen, path, "out of memory");
+}
+
+int image_load(const char *path, struct image *img, struct image_meta *m, char *err,
+	       size_t errlen)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
+
+	memset(img, 0, sizeof(*img));
+	memset(m, 0, sizeof(*m));
+	cpio_init(&img->cpio);
+	if (fd < 0)
+		return bad_image(err, errlen, path, strerror(errno));
+	rc = load_parts(fd, path, img, m, err, errlen);
+	close(fd);
+	if (rc < 0) {
+		image_free(img);
+		image_meta_free(m);
+	}
+	return rc;
+}
+
+void image_meta_free(struct image_meta *m)
+{
+	free(m->block);
+	free(m->argv);
+	free(m->env);
+	memset(m, 0, sizeof(*m));
+}
+
+/* run --image with --add: the new entries go after the stored ones (a later
+ * cpio entry replaces an earlier one, directories merge), then a new trailer. */
+int image_append(struct image *img, const struct cli_opts *o, char *err, size_t errlen)
+{
+	struct builder b = { .cpio = &img->cpio, .err = err, .errlen = errlen };
+	int rc;
+
+	if (o->nadds == 0)
+		return 0;
+	deps_init(&b.deps, NULL);
+	img->cpio.len -= IMAGE_TRAILER_LEN;
+	img->cpio.next_ino = 1u << 30;   /* clear of the stored entries' numbers */
+	rc = add_adds(&b, o);
+	if (rc == 0 && cpio_finish(&img->cpio) < 0)
+		rc = fail(&b, "out of memory building the guest image");
+	set_free(&b.set);
+	deps_free(&b.deps);
+	return rc;
 }

@@ -1,4 +1,4 @@
-/* image.h: collect the guest's files (program + --add entries) into a cpio. */
+/* image.h: collect the guest's files (program, libraries, --add entries) into a cpio; image files. */
 #ifndef WISP_IMAGE_H
 #define WISP_IMAGE_H
 
@@ -22,6 +22,31 @@ int image_load_program(const char *typed, char **real, uint8_t **data, size_t *l
  * (mode 0755) and every --add entry. Returns -1 with a reason in err. */
 int image_build(const struct cli_opts *o, struct image *img, char *err, size_t errlen);
 void image_free(struct image *img);
+
+/* What an image file stores besides the archive. */
+struct image_meta {
+	const char *prog;        /* guest path of the program */
+	char **argv;             /* argv[0] as typed at build time, then the args */
+	size_t argc;
+	char **env;              /* NAME=VALUE */
+	size_t nenv;
+	char *block;             /* image_load: the strings above point into it */
+};
+
+/* Writes img and m to path as a wisp image (docs/image-format.md), through a
+ * temporary file and rename. Returns -1 with a reason in err. */
+int image_save(const char *path, const struct image *img, const struct image_meta *m,
+	       char *err, size_t errlen);
+
+/* Reads an image: img->cpio gets the archive as stored (no re-packing),
+ * img->prog_path and m the rest. Any inconsistency is an error in err,
+ * starting with path. */
+int image_load(const char *path, struct image *img, struct image_meta *m, char *err,
+	       size_t errlen);
+void image_meta_free(struct image_meta *m);
+
+/* Adds o's --add entries to a loaded image's archive. */
+int image_append(struct image *img, const struct cli_opts *o, char *err, size_t errlen);
 
 /* Reads a whole host file (at most 4 GiB - 1, the cpio limit). */
 int image_read_file(const char *path, uint8_t **data, size_t *len);

@@ -1,4 +1,4 @@
-/* main.c: the wisp command: check everything on the host, then run or pack. */
+/* main.c: the wisp command: check everything on the host, then run, pack or build. */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -27,6 +27,10 @@
 struct job {
 	struct cli_opts opts;
 	struct image img;
+	struct image_meta meta;   /* run --image: what the image stores */
+	char **argv, **env;       /* run --image: the merged argv and env */
+	size_t argc, nenv;
+	const char *name;         /* the program as the user knows it, for messages */
 	char *cmdline;
 	char kernel_path[PATH_MAX + 32];
 	uint8_t *kernel_elf;
@@ -158,7 +162,7 @@ static int boot_vm(struct job *j, struct vm *vm, struct vcpu *cpu)
 
 static int run_kvm(struct job *j)
 {
-	struct hc_ctx hc = { .program = j->opts.program, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
+	struct hc_ctx hc = { .program = j->name, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
 	struct vm vm;
 	struct vcpu cpu;
 	int rc = 1;
@@ -185,9 +189,67 @@ static int run(struct job *j)
 		return run_kvm(j);
 	qp = (struct qemu_params){
 		.kernel = j->kernel_path, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
-		.cmdline = j->cmdline, .mem = j->mem, .program = j->opts.program,
+		.cmdline = j->cmdline, .mem = j->mem, .program = j->name,
 	};
 	return qemu_run(&qp);
+}
+
+static int build(struct job *j)
+{
+	struct image_meta m = {
+		.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
+		.env = j->opts.env, .nenv = j->opts.nenv,
+	};
+	char err[PATH_MAX + 256];
+
+	if (image_save(j->opts.output, &j->img, &m, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wisp: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
+
+/* run --image: the stored env with this run's -e on top; the stored argv[0]
+ * with this run's ARGS if there are any, else the stored ones. */
+static int merge_image_args(struct job *j)
+{
+	const struct image_meta *m = &j->meta;
+	size_t nargs = j->opts.argc ? (size_t)j->opts.argc : m->argc - 1, n = 0;
+
+	j->argv = calloc(nargs + 2, sizeof(char *));
+	j->env = calloc(m->nenv + j->opts.nenv_flags + 1, sizeof(char *));
+	if (!j->argv || !j->env)
+		return -1;
+	j->argv[0] = m->argv[0];
+	for (size_t i = 0; i < nargs; i++)
+		j->argv[i + 1] = j->opts.argc ? j->opts.argv[i] : m->argv[i + 1];
+	for (size_t i = 0; i < m->nenv; i++)
+		j->env[n++] = m->env[i];
+	for (size_t i = 0; i < j->opts.nenv_flags; i++) {
+		const char *kv = j->opts.env_flags[i];
+		size_t k = 0, len = (size_t)(strchr(kv, '=') - kv) + 1;
+
+		while (k < n && strncmp(j->env[k], kv, len) != 0)
+			k++;
+		j->env[k] = (char *)kv;
+		n += k == n;
+	}
+	j->nenv = n;
+	j->argc = nargs + 1;
+	return 0;
+}
+
+static int load_image(struct job *j, char *err, size_t errlen)
+{
+	if (image_load(j->opts.image, &j->img, &j->meta, err, errlen) < 0 ||
+	    image_append(&j->img, &j->opts, err, errlen) < 0)
+		return -1;
+	if (merge_image_args(j) < 0) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	j->name = j->meta.argv[0];
+	return 0;
 }
 
 static int prepare(struct job *j)
@@ -195,14 +257,21 @@ static int prepare(struct job *j)
 	struct cmdline_in ci;
 	char err[PATH_MAX + 256];
 
-	if (image_build(&j->opts, &j->img, err, sizeof(err)) < 0) {
+	if (j->opts.image ? load_image(j, err, sizeof(err)) < 0
+			  : image_build(&j->opts, &j->img, err, sizeof(err)) < 0) {
 		fprintf(stderr, "wisp: %s\n", err);
 		return -1;
 	}
-	ci = (struct cmdline_in){
-		.env = j->opts.env, .nenv = j->opts.nenv, .trace = j->opts.trace,
-		.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
-	};
+	if (j->opts.image)
+		ci = (struct cmdline_in){
+			.env = j->env, .nenv = j->nenv, .trace = j->opts.trace,
+			.prog = j->img.prog_path, .argv = j->argv, .argc = j->argc,
+		};
+	else
+		ci = (struct cmdline_in){
+			.env = j->opts.env, .nenv = j->opts.nenv, .trace = j->opts.trace,
+			.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
+		};
 	j->cmdline = cmdline_build(&ci, err, sizeof(err));
 	if (!j->cmdline) {
 		fprintf(stderr, "wisp: %s\n", err);
@@ -230,8 +299,11 @@ static int dispatch(struct job *j, int argc, char **argv)
 		printf("wisp %s (guest ABI %d)\n", WISP_VERSION, WISP_ABI_VERSION);
 		return 0;
 	}
+	j->name = j->opts.program;
 	if (prepare(j) < 0)
 		return 1;
+	if (j->opts.cmd == CLI_BUILD)
+		return build(j);
 	return j->opts.cmd == CLI_PACK ? pack(j) : run(j);
 }
 
@@ -246,6 +318,9 @@ int main(int argc, char **argv)
 	free(j.cmdline);
 	free(j.kernel_elf);
 	image_free(&j.img);
+	image_meta_free(&j.meta);
+	free(j.argv);
+	free(j.env);
 	cli_free(&j.opts);
 	return rc;
 }

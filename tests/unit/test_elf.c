@@ -6,6 +6,7 @@
 
 #include "check.h"
 #include "elf.h"
+#include "image.h"
 
 #define BUF_LEN 4096
 
@@ -184,6 +185,7 @@ static void test_interp(void)
 {
 	uint8_t *buf = malloc(BUF_LEN);
 	static const char interp[] = "/lib64/ld-linux-x86-64.so.2";
+	static struct elf_dyn d;
 	char why[256];
 	size_t len = make_elf(buf, ET_DYN, 2);
 	Elf64_Phdr ph;
@@ -195,17 +197,160 @@ static void test_interp(void)
 	ph.p_memsz = sizeof(interp);
 	memcpy(buf + 600, interp, sizeof(interp));
 	set_phdr(buf, 1, &ph);
-	CHECK(check(buf, len, why) < 0);
-	CHECK_STR(why, "dynamic executables are not supported yet "
-		  "(needs /lib64/ld-linux-x86-64.so.2); link it with -static");
+	/* Dynamic programs are accepted; the loader is found by elf_dynamic. */
+	CHECK(check(buf, len, why) == 0);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) == 0);
+	CHECK_STR(d.interp, interp);
+	CHECK(!d.dynamic && d.nneeded == 0);
 
-	/* An interpreter path outside the file is still reported, without reading it. */
+	/* An interpreter path outside the file or without its NUL is refused. */
 	ph.p_offset = len - 4;
 	ph.p_filesz = 64;
 	set_phdr(buf, 1, &ph);
-	CHECK(check(buf, len, why) < 0);
-	CHECK_CONTAINS(why, "dynamic executables are not supported yet");
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) < 0);
+	CHECK_CONTAINS(why, "bad PT_INTERP");
+	ph.p_offset = 600;
+	ph.p_filesz = 5;   /* "/lib6" */
+	set_phdr(buf, 1, &ph);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) < 0);
 	free(buf);
+}
+
+#define DYN_OFF 1024
+#define STR_OFF 2048
+#define STR_VADDR (0x400000 + STR_OFF)
+
+static size_t put_str(uint8_t *buf, size_t *off, const char *s)
+{
+	size_t at = *off;
+
+	memcpy(buf + STR_OFF + at, s, strlen(s) + 1);
+	*off += strlen(s) + 1;
+	return at;
+}
+
+/* A shared object whose PT_LOAD maps the whole 4 KiB file at 0x400000, with
+ * PT_DYNAMIC at DYN_OFF and the string table at STR_OFF. */
+static size_t make_dyn(uint8_t *buf, const Elf64_Dyn *dyn, size_t ndyn)
+{
+	static uint8_t strings[BUF_LEN - STR_OFF];
+	Elf64_Phdr ph;
+
+	memcpy(strings, buf + STR_OFF, sizeof(strings));   /* make_elf clears buf */
+	make_elf(buf, ET_DYN, 2);
+	memcpy(buf + STR_OFF, strings, sizeof(strings));
+	memset(&ph, 0, sizeof(ph));
+	ph.p_type = PT_LOAD;
+	ph.p_vaddr = 0x400000;
+	ph.p_filesz = ph.p_memsz = BUF_LEN;
+	set_phdr(buf, 0, &ph);
+	ph.p_type = PT_DYNAMIC;
+	ph.p_offset = DYN_OFF;
+	ph.p_vaddr = 0x400000 + DYN_OFF;
+	ph.p_filesz = ph.p_memsz = ndyn * sizeof(*dyn);
+	set_phdr(buf, 1, &ph);
+	memcpy(buf + DYN_OFF, dyn, ndyn * sizeof(*dyn));
+	return BUF_LEN;
+}
+
+static void test_dynamic(void)
+{
+	uint8_t *buf = malloc(BUF_LEN);
+	static struct elf_dyn d;
+	size_t so = 1, a, b, rp, sn;
+	char why[256];
+	Elf64_Dyn dyn[8];
+	size_t len;
+
+	memset(buf, 0, BUF_LEN);
+	a = put_str(buf, &so, "libfoo.so.1");
+	b = put_str(buf, &so, "libc.so.6");
+	rp = put_str(buf, &so, "$ORIGIN/../lib");
+	sn = put_str(buf, &so, "libme.so.2");
+	dyn[0] = (Elf64_Dyn){ DT_NEEDED, { a } };
+	dyn[1] = (Elf64_Dyn){ DT_RUNPATH, { rp } };
+	dyn[2] = (Elf64_Dyn){ DT_NEEDED, { b } };
+	dyn[3] = (Elf64_Dyn){ DT_SONAME, { sn } };
+	dyn[4] = (Elf64_Dyn){ DT_STRTAB, { STR_VADDR } };   /* after the NEEDEDs */
+	dyn[5] = (Elf64_Dyn){ DT_STRSZ, { so } };
+	dyn[6] = (Elf64_Dyn){ DT_FLAGS_1, { DF_1_NODEFLIB } };
+	dyn[7] = (Elf64_Dyn){ DT_NULL, { 0 } };
+	len = make_dyn(buf, dyn, 8);
+	CHECK(elf_check_object(buf, len, why, sizeof(why)) == 0);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) == 0);
+	CHECK(d.dynamic && !d.interp && d.nneeded == 2);
+	CHECK_STR(d.needed[0], "libfoo.so.1");
+	CHECK_STR(d.needed[1], "libc.so.6");
+	CHECK_STR(d.runpath, "$ORIGIN/../lib");
+	CHECK_STR(d.soname, "libme.so.2");
+	CHECK(d.rpath == NULL && d.nodeflib);
+
+	/* A string offset past DT_STRSZ. */
+	dyn[0].d_un.d_val = so + 10;
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) < 0);
+	CHECK_CONTAINS(why, "outside DT_STRTAB");
+	dyn[0].d_un.d_val = a;
+
+	/* A string table without a final NUL inside DT_STRSZ. */
+	dyn[5].d_un.d_val = so - 1;
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) < 0);
+	dyn[5].d_un.d_val = so;
+
+	/* DT_STRSZ past the end of the segment is clamped to it, not trusted. */
+	dyn[5].d_un.d_val = 1ull << 40;
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) == 0 && d.nneeded == 2);
+	dyn[5].d_un.d_val = so;
+
+	/* DT_STRTAB at an address no PT_LOAD maps from the file. */
+	dyn[4].d_un.d_ptr = 0x900000;
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) < 0);
+	CHECK_CONTAINS(why, "DT_STRTAB");
+	dyn[4].d_un.d_ptr = STR_VADDR;
+
+	/* PT_DYNAMIC past the end of the file. */
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, 2000, &d, why, sizeof(why)) < 0);
+
+	/* No DT_NULL: the walk stops at the end of the segment. */
+	dyn[7] = (Elf64_Dyn){ DT_NEEDED, { b } };
+	make_dyn(buf, dyn, 8);
+	CHECK(elf_dynamic(buf, len, &d, why, sizeof(why)) == 0 && d.nneeded == 3);
+
+	/* An executable is not a shared object. */
+	make_elf(buf, ET_EXEC, 1);
+	CHECK(elf_check_object(buf, 1024, why, sizeof(why)) < 0);
+	CHECK(elf_dynamic(buf, 1024, &d, why, sizeof(why)) == 0 && !d.dynamic && !d.interp);
+	free(buf);
+}
+
+/* The host's own dynamic programs, where it has them. */
+static void test_real(void)
+{
+	static const char *const progs[] = { "/bin/true", "/usr/bin/python3" };
+	static struct elf_dyn d;
+
+	for (size_t i = 0; i < 2; i++) {
+		char why[256];
+		uint8_t *data;
+		size_t len;
+		bool libc = false;
+
+		if (image_read_file(progs[i], &data, &len) < 0)
+			continue;
+		CHECK(elf_check_program(data, len, why, sizeof(why)) == 0);
+		CHECK(elf_dynamic(data, len, &d, why, sizeof(why)) == 0);
+		if (d.interp) {
+			CHECK(d.dynamic && d.nneeded > 0);
+			for (size_t k = 0; k < d.nneeded; k++)
+				libc |= strncmp(d.needed[k], "libc.", 5) == 0;
+			CHECK(libc);
+		}
+		free(data);
+	}
 }
 
 /* A kernel: ET_EXEC with a PT_LOAD at 1 MiB and a PT_NOTE holding notes. */
@@ -279,6 +424,8 @@ int main(void)
 	test_bad_headers();
 	test_phdrs();
 	test_interp();
+	test_dynamic();
+	test_real();
 	test_pvh_note();
 	test_machine_names();
 	return check_report();

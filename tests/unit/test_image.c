@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bundle.h"
 #include "check.h"
 #include "elf.h"
 #include "image.h"
@@ -225,12 +226,14 @@ static void test_build(void)
 	free(l);
 }
 
-/* A program reached through a symlinked directory (merged /usr) gets a
- * symlink at the typed path pointing at its realpath. */
+/* A program reached through a symlinked directory (merged /usr: /bin ->
+ * usr/bin) sits at its realpath, and the symlink is recreated so that the
+ * typed path works in the guest too. */
 static void test_alias(void)
 {
-	char linkdir[512], typed[600], err[512], name[600];
+	char linkdir[512], typed[600], err[512], name[600], spec[1200], host[600];
 	char *argv[] = { typed };
+	struct cli_add add;
 	struct cli_opts o;
 	struct listing *l = calloc(1, sizeof(*l));
 	struct image img;
@@ -246,11 +249,164 @@ static void test_alias(void)
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	list(&img.cpio, l);
 	CHECK(strstr(img.prog_path, "/bin/") == NULL);
+	snprintf(name, sizeof(name), "%s", linkdir + 1);
+	CHECK((i = find(l, name)) >= 0 && l->modes[i] == (S_IFLNK | 0777));
+	CHECK(i >= 0 && strcmp(l->data[i], ".") == 0);
+	image_free(&img);
+
+	/* Where --add put a directory in the symlink's place, the typed path
+	 * itself becomes a symlink to the program. */
+	snprintf(spec, sizeof(spec), "%s/tree:%s", dir, linkdir);
+	add = (struct cli_add){ spec, NULL, linkdir };
+	snprintf(host, sizeof(host), "%s/tree", dir);
+	add.host = host;
+	o.adds = &add;
+	o.nadds = 1;
+	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
+	list(&img.cpio, l);
+	CHECK((i = find(l, name)) >= 0 && l->modes[i] == (S_IFDIR | 0750));
 	snprintf(name, sizeof(name), "%s", typed + 1);
 	CHECK((i = find(l, name)) >= 0 && l->modes[i] == (S_IFLNK | 0777));
 	CHECK(i >= 0 && strcmp(l->data[i], img.prog_path) == 0);
 	image_free(&img);
 	free(l);
+}
+
+/* A dynamic host program brings its loader and libc; generated /etc files
+ * appear unless --add put something at their path. */
+static void test_dynamic(void)
+{
+	char *argv[] = { "/bin/true" }, spec[700], host[600], err[1024];
+	struct cli_add add;
+	struct cli_opts o;
+	struct image img;
+	struct listing *l = calloc(1, sizeof(*l));
+	int i;
+
+	memset(&o, 0, sizeof(o));
+	o.program = "/bin/true";
+	o.argv = argv;
+	o.argc = 1;
+	write_file("passwd", "me:x:0:0::/:/bin/sh\n", 20, 0644);
+	snprintf(host, sizeof(host), "%s/passwd", dir);
+	snprintf(spec, sizeof(spec), "%s:/etc/passwd", host);
+	add = (struct cli_add){ spec, host, "/etc/passwd" };
+	o.adds = &add;
+	o.nadds = 1;
+	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
+	list(&img.cpio, l);   /* the first 64 entries: enough for /bin/true */
+	CHECK((i = find(l, "etc/passwd")) >= 0 && strncmp(l->data[i], "me:", 3) == 0);
+	CHECK((i = find(l, "etc/group")) >= 0 && strncmp(l->data[i], "root:x:0:", 9) == 0);
+	CHECK(find(l, "etc/nsswitch.conf") >= 0);
+	if (access("/lib64/ld-linux-x86-64.so.2", F_OK) == 0) {
+		char *ld = realpath("/lib64/ld-linux-x86-64.so.2", NULL);
+
+		CHECK(ld && find(l, ld + 1) >= 0);
+		free(ld);
+	}
+	image_free(&img);
+	free(l);
+}
+
+static void test_bundles(void)
+{
+	struct bundle_set set;
+
+	CHECK(bundle_find("/usr/bin/true", &set) == 0 && set.n == 0);
+	bundle_free(&set);
+	CHECK(bundle_find("/nowhere/python3.11", &set) == 0);
+	CHECK(bundle_skip(&set, "test") && bundle_skip(&set, "lib2to3/tests"));
+	CHECK(bundle_skip(&set, "config-3.11-x86_64-linux-gnu/libpython3.11.a"));
+	CHECK(!bundle_skip(&set, "json") && !bundle_skip(&set, "json/test"));
+	CHECK(!bundle_skip(&set, "lib-dynload") && !bundle_skip(&set, "site-packages"));
+	for (size_t i = 0; i < set.n; i++)
+		CHECK(strstr(set.dirs[i], "python3.11") != NULL);
+	bundle_free(&set);
+}
+
+static void corrupt(const char *path, long off, const void *bytes, size_t n)
+{
+	int fd = open(path, O_WRONLY);
+
+	CHECK(fd >= 0 && pwrite(fd, bytes, n, off) == (ssize_t)n);
+	close(fd);
+}
+
+/* wisp build / run --image: what is saved comes back, bit for bit. */
+static void test_image_file(void)
+{
+	char app[512], path[600], bad[600], err[512], cmd[1400];
+	char *argv[] = { app, "-c", "" }, *env[] = { "A=1", "HOME=/" };
+	struct cli_opts o;
+	struct image img, back;
+	struct image_meta m = { 0 }, mb;
+	uint32_t big = 99;
+
+	snprintf(app, sizeof(app), "%s/app", dir);
+	snprintf(path, sizeof(path), "%s/app.img", dir);
+	snprintf(bad, sizeof(bad), "%s/bad.img", dir);
+	memset(&o, 0, sizeof(o));
+	o.program = app;
+	o.argv = argv;
+	o.argc = 3;
+	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
+	m = (struct image_meta){ img.prog_path, argv, 3, env, 2, NULL };
+	CHECK(image_save(path, &img, &m, err, sizeof(err)) == 0);
+	CHECK(image_load(path, &back, &mb, err, sizeof(err)) == 0);
+	CHECK(back.cpio.len == img.cpio.len &&
+	      memcmp(back.cpio.buf, img.cpio.buf, img.cpio.len) == 0);
+	CHECK_STR(back.prog_path, img.prog_path);
+	CHECK_STR(mb.prog, img.prog_path);
+	CHECK(mb.argc == 3 && mb.nenv == 2);
+	CHECK_STR(mb.argv[0], app);
+	CHECK_STR(mb.argv[2], "");
+	CHECK_STR(mb.env[1], "HOME=/");
+
+	/* --add at run time appends to the stored archive. */
+	{
+		struct cli_add add = { "x", app, "/extra/app" };
+		struct listing *l = calloc(1, sizeof(*l));
+
+		o.adds = &add;
+		o.nadds = 1;
+		CHECK(image_append(&back, &o, err, sizeof(err)) == 0);
+		list(&back.cpio, l);
+		CHECK(find(l, "extra/app") >= 0 && find(l, "etc/passwd") >= 0);
+		CHECK(memcmp(back.cpio.buf + back.cpio.len - 124 + 110, "TRAILER!!!", 11) == 0);
+		free(l);
+		o.nadds = 0;
+	}
+	image_free(&back);
+	image_meta_free(&mb);
+
+	/* Corrupt files: one clear error each, nothing loaded. */
+	CHECK(image_load("/no/such.img", &back, &mb, err, sizeof(err)) < 0);
+	CHECK_STR(err, "image /no/such.img: No such file or directory");
+	snprintf(cmd, sizeof(cmd), "%s/app", dir);
+	CHECK(image_load(cmd, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "not a wisp image");
+	snprintf(cmd, sizeof(cmd), "head -c 3000 %s > %s", path, bad);
+	CHECK(system(cmd) == 0);
+	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "wrong size");
+	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
+	corrupt(bad, 8, &big, 4);            /* version */
+	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "version");
+	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
+	corrupt(bad, 73, "X", 1);            /* a string of the metadata */
+	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "checksum");
+	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
+	corrupt(bad, 56, &big, 4);           /* argc */
+	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "corrupt");
+	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
+	corrupt(bad, 4096, "X", 1);          /* the archive's first header */
+	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "cpio");
+	CHECK(back.cpio.buf == NULL && mb.block == NULL);
+	image_free(&img);
 }
 
 int main(void)
@@ -263,6 +419,9 @@ int main(void)
 	test_load_program();
 	test_build();
 	test_alias();
+	test_dynamic();
+	test_bundles();
+	test_image_file();
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	if (system(cmd) != 0)
 		return 1;
