@@ -10,8 +10,12 @@ PYTHON  ?= /usr/bin/python3
 HOST_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Ivmm -MMD -MP
 HOST_SRCS   := $(wildcard vmm/*.c vmm/devices/*.c)
 HOST_OBJS   := $(HOST_SRCS:%.c=$(BUILD)/host/%.o)
-# Everything but main.c is linked into the unit tests too.
-HOST_LIB_OBJS := $(filter-out $(BUILD)/host/vmm/main.o,$(HOST_OBJS))
+# Everything but main.c is linked into the unit tests, built a second time
+# with the sanitizers so the code under test is checked too.
+HOST_LIB_OBJS := $(filter-out $(BUILD)/host-san/vmm/main.o,$(HOST_OBJS:$(BUILD)/host/%=$(BUILD)/host-san/%))
+SANITIZE      := -fsanitize=address,undefined -fno-omit-frame-pointer
+# Keep them: make would delete them as intermediates of the test binaries.
+.SECONDARY: $(HOST_LIB_OBJS)
 
 # ---- guest: wisp kernel ----
 KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Ikernel \
@@ -24,7 +28,13 @@ KERNEL_CFLAGS := -std=gnu11 -O2 -g $(WARN) -Iinclude -Ikernel \
 KERNEL_LDFLAGS := -nostdlib -static -no-pie -z max-page-size=4096 -z noexecstack \
 	-Wl,--no-warn-rwx-segments -Wl,--build-id=none \
 	-T kernel/arch/x86_64/kernel.ld
-KERNEL_SRCS := $(wildcard kernel/*.c kernel/*/*.c kernel/*/*/*.c kernel/arch/x86_64/*.S)
+# kernel/vdso/vdso.c is not kernel code: it becomes the vDSO shared object,
+# embedded by kernel/vdso/vdso_image.S.
+KERNEL_SRCS := $(filter-out kernel/vdso/vdso.c,$(wildcard kernel/*.c kernel/*/*.c \
+	kernel/*/*/*.c kernel/arch/x86_64/*.S kernel/vdso/*.S))
+VDSO_CFLAGS := $(filter-out -mcmodel=kernel -fno-pic,$(KERNEL_CFLAGS)) -fPIC -shared \
+	-nostdlib -Wl,-T,kernel/vdso/vdso.lds -Wl,-soname,linux-vdso.so.1 \
+	-Wl,--hash-style=both -Wl,--build-id=none -Wl,-z,max-page-size=4096
 KERNEL_OBJS := $(patsubst %,$(BUILD)/guest/%.o,$(basename $(KERNEL_SRCS)))
 
 # ---- unit tests ----
@@ -47,7 +57,7 @@ MUSL_PIE_PRE   = $(MUSL_LIB)/rcrt1.o $(MUSL_LIB)/crti.o $(shell $(CC) -print-fil
 MUSL_PIE_POST  = -L$(MUSL_LIB) -lc $(shell $(CC) -print-libgcc-file-name) \
 	$(shell $(CC) -print-file-name=crtendS.o) $(MUSL_LIB)/crtn.o
 
-.PHONY: all deps test unit integration bench demo clean test-progs
+.PHONY: all deps test unit integration bench demo clean test-progs compat docs
 
 all: $(BUILD)/wisp $(BUILD)/wisp-kernel.elf
 
@@ -57,6 +67,10 @@ $(BUILD)/wisp: $(HOST_OBJS)
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<
+
+$(BUILD)/host-san/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(HOST_CFLAGS) $(SANITIZE) -c -o $@ $<
 
 $(BUILD)/wisp-kernel.elf: $(KERNEL_OBJS) kernel/arch/x86_64/kernel.ld
 	$(CC) $(KERNEL_LDFLAGS) -o $@ $(KERNEL_OBJS) -lgcc
@@ -69,9 +83,16 @@ $(BUILD)/guest/%.o: %.S
 	@mkdir -p $(dir $@)
 	$(CC) $(KERNEL_CFLAGS) -D__ASSEMBLY__ -c -o $@ $<
 
+$(BUILD)/guest/vdso.so: kernel/vdso/vdso.c kernel/vdso/vdso.lds
+	@mkdir -p $(dir $@)
+	$(CC) $(VDSO_CFLAGS) -o $@ $<
+
+$(BUILD)/guest/kernel/vdso/vdso_image.o: $(BUILD)/guest/vdso.so
+$(BUILD)/guest/kernel/vdso/vdso_image.o: KERNEL_CFLAGS += -DVDSO_SO='"$(BUILD)/guest/vdso.so"'
+
 $(BUILD)/tests/unit/%: tests/unit/%.c $(HOST_LIB_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(HOST_CFLAGS) -fsanitize=address,undefined -o $@ $< $(HOST_LIB_OBJS)
+	$(CC) $(HOST_CFLAGS) $(SANITIZE) -o $@ $< $(HOST_LIB_OBJS)
 
 $(BUILD)/tests/progs/%-musl-static: tests/progs/%.c tests/progs/check.h
 	@mkdir -p $(dir $@)
@@ -105,8 +126,25 @@ integration: all test-progs
 test: all $(UNIT_BINS) test-progs
 	$(PYTHON) -m pytest -q -rfEs tests
 
-bench: all $(BUILD)/tests/progs/hello-musl-static
+# ---- benchmarks: bench/boot.py, and bench/micro.py with bench/progs/*.c ----
+BENCH_BINS := $(patsubst bench/progs/%.c,$(BUILD)/bench/%,$(wildcard bench/progs/*.c))
+
+$(BUILD)/bench/%: bench/progs/%.c bench/progs/bench.h
+	@mkdir -p $(dir $@)
+	musl-gcc -O2 -Wall -Wextra -static -o $@ $<
+
+# BENCH_ARGS="--runs 50 --write": both scripts take --runs and --write.
+bench: all $(BUILD)/tests/progs/hello-musl-static $(BENCH_BINS)
 	$(PYTHON) bench/boot.py $(BENCH_ARGS)
+	$(PYTHON) bench/micro.py $(BENCH_ARGS)
+
+# The compatibility report (docs/compat.md); failing cases do not fail it.
+compat: all
+	$(PYTHON) tests/compat/run.py --write $(COMPAT_ARGS)
+
+# Regenerates docs/syscalls.md from kernel/syscalls/*.c.
+docs:
+	$(PYTHON) tools/gen-syscalls-doc.py
 
 demo: all
 	@tools/demo.sh $(BUILD)/wisp
@@ -114,4 +152,4 @@ demo: all
 clean:
 	rm -rf $(BUILD)
 
--include $(HOST_OBJS:.o=.d) $(KERNEL_OBJS:.o=.d)
+-include $(HOST_OBJS:.o=.d) $(HOST_LIB_OBJS:.o=.d) $(KERNEL_OBJS:.o=.d)

@@ -7,5 +7,7 @@
 void clock_init(void);
 uint64_t clock_monotonic_ns(void);
 uint64_t clock_realtime_ns(void);
+/* The page-aligned data page the vDSO reads (vdso/vdso_data.h). */
+const void *clock_vdso_page(void);
 
 #endif

@@ -12,9 +12,13 @@
 #include "random.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
+#include "vdso/vdso.h"
 #include <linux/auxvec.h>
 #include <linux/elf.h>
 #include <linux/stat.h>
+
+#define SCRIPT_LINE_MAX 256
+#define AUXV_MAX 24  /* auxiliary vector entries, AT_NULL included */
 
 struct image {
 	const char *data;
@@ -168,6 +172,27 @@ static uint64_t push_string(struct stack_builder *sb, const char *s)
 	return push_bytes(sb, s, strlen(s) + 1);
 }
 
+/* Copies the strings of v as one block, in order, as Linux lays out argv and
+ * envp (/proc/PID/cmdline reads them back); fills ptrs[i] with their
+ * addresses and returns the block's start. */
+static uint64_t push_strings(struct stack_builder *sb, char *const v[], int n, uint64_t *ptrs)
+{
+	uint64_t size = 0, at;
+
+	for (int i = 0; i < n; i++)
+		size += strlen(v[i]) + 1;
+	sb->sp -= size;
+	at = sb->sp;
+	for (int i = 0; i < n && !sb->err; i++) {
+		size_t len = strlen(v[i]) + 1;
+
+		ptrs[i] = at;
+		sb->err = vm_copy_in(sb->mm, at, v[i], len);
+		at += len;
+	}
+	return sb->sp;
+}
+
 static int count(char *const v[])
 {
 	int n = 0;
@@ -177,7 +202,8 @@ static int count(char *const v[])
 	return n;
 }
 
-static int build_stack(struct mm *mm, struct image *im, uint64_t interp_base, const char *path,
+static int build_stack(struct mm *mm, struct image *im, uint64_t interp_base, uint64_t vdso,
+		       const char *path,
 		       char *const argv[], char *const envp[], uint64_t *sp_out)
 {
 	struct stack_builder sb = { .mm = mm, .sp = USER_STACK_TOP };
@@ -190,16 +216,18 @@ static int build_stack(struct mm *mm, struct image *im, uint64_t interp_base, co
 	platform = push_string(&sb, "x86_64");
 	random_bytes(random, sizeof(random));
 	rnd = push_bytes(&sb, random, sizeof(random));
-	words = kmalloc((argc + envc + 3 + 2 * 20) * sizeof(uint64_t));
+	words = kmalloc((argc + envc + 3 + 2 * AUXV_MAX) * sizeof(uint64_t));
 	if (!words)
 		return -ENOMEM;
 	w = words;
 	*w++ = argc;
-	for (int i = 0; i < argc; i++)
-		*w++ = push_string(&sb, argv[i]);
+	mm->env_end = sb.sp;
+	mm->env_start = push_strings(&sb, envp, envc, w + argc + 1);
+	mm->arg_end = sb.sp;
+	mm->arg_start = push_strings(&sb, argv, argc, w);
+	w += argc;
 	*w++ = 0;
-	for (int i = 0; i < envc; i++)
-		*w++ = push_string(&sb, envp[i]);
+	w += envc;
 	*w++ = 0;
 	cpuid(1, 0, id);
 #define AUX(type, val) (*w++ = (type), *w++ = (val))
@@ -221,6 +249,8 @@ static int build_stack(struct mm *mm, struct image *im, uint64_t interp_base, co
 	AUX(AT_CLKTCK, 100);
 	AUX(AT_PLATFORM, platform);
 	AUX(AT_EXECFN, execfn);
+	if (vdso)
+		AUX(AT_SYSINFO_EHDR, vdso);
 	AUX(AT_NULL, 0);
 #undef AUX
 	nwords = w - words;
@@ -256,20 +286,80 @@ static int load_program(struct mm *mm, const char *path, char *const argv[],
 		return err;
 	if ((err = vm_map_fixed(mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
 				VM_READ | VM_WRITE)) ||
-	    (err = build_stack(mm, &im, interp.base, path, argv, envp, sp)))
+	    (err = build_stack(mm, &im, interp.base, vdso_map(mm), path, argv, envp, sp)))
 		return err;
 	*entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
 	return 0;
 }
 
+/* A "#!interpreter [arg]" script: the argv the interpreter is run with,
+ * [interpreter, arg, path, argv[1]...], or NULL if path is not a script.
+ * *owned tells how many leading strings were allocated here. */
+static char **script_argv(const char *path, char *const argv[], int *owned, int *err)
+{
+	char line[SCRIPT_LINE_MAX], *p, *interp, *arg = NULL;
+	struct inode *ino;
+	char **v;
+	int n = 0, argc = count(argv);
+	size_t len;
+
+	*err = vfs_lookup(path, &ino);
+	if (*err || !S_ISREG(ino->mode) || ino->size < 2 || memcmp(ino->data, "#!", 2))
+		return NULL;
+	len = MIN(ino->size - 2, sizeof(line) - 1);
+	memcpy(line, ino->data + 2, len);
+	line[len] = '\0';
+	if ((p = strchr(line, '\n')))
+		*p = '\0';
+	for (interp = line; *interp == ' ' || *interp == '\t'; interp++)
+		;
+	for (p = interp; *p && *p != ' ' && *p != '\t'; p++)
+		;
+	if (*p) {
+		*p++ = '\0';
+		while (*p == ' ' || *p == '\t')
+			p++;
+		arg = *p ? p : NULL;
+	}
+	if (!*interp || !(v = kzalloc((argc + 4) * sizeof(char *)))) {
+		*err = *interp ? -ENOMEM : -ENOEXEC;
+		return NULL;
+	}
+	v[n++] = kstrdup(interp);
+	if (arg)
+		v[n++] = kstrdup(arg);
+	v[n++] = kstrdup(path);
+	*owned = n;
+	for (int i = 1; i < argc; i++)
+		v[n++] = (char *)argv[i];  /* borrowed from the caller */
+	return v;
+}
+
+static void free_script_argv(char **v, int owned)
+{
+	for (int i = 0; i < owned; i++)
+		kfree(v[i]);
+	kfree(v);
+}
+
 int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[])
 {
 	struct proc *p = t->proc;
-	struct mm *mm = vm_create(), *old = p->mm;
-	uint64_t entry, sp;
-	char *exe = kstrdup(path);
-	int err = mm && exe ? load_program(mm, path, argv, envp, &entry, &sp) : -ENOMEM;
+	struct mm *mm, *old = p->mm;
+	uint64_t entry = 0, sp = 0;
+	int err, owned = 0;
+	char **sargv = script_argv(path, argv, &owned, &err);
+	const char *file = sargv ? sargv[0] : path;
+	char *exe;
 
+	if (err)
+		return err;
+	mm = vm_create();
+	exe = kstrdup(file);
+	err = mm && exe ? load_program(mm, file, sargv ? sargv : argv, envp, &entry, &sp)
+			: -ENOMEM;
+	if (sargv)
+		free_script_argv(sargv, owned);
 	if (err) {
 		vm_release(mm);
 		kfree(exe);

@@ -132,4 +132,5 @@ void syscall_entry_c(struct trapframe *tf)
 	if (__builtin_expect(!kernel_started, 0))
 		kernel_main();
 	syscall_dispatch(tf);
+	proc_before_user();
 }

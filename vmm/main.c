@@ -170,9 +170,15 @@ static int run_kvm(struct job *j)
 	if (kvm_vm_create(&vm, j->mem) < 0)
 		return 1;
 	if (vcpu_create(&vm, 0, &cpu) == 0) {
+		struct vtimer timer;
+
 		hc.mem = &vm.mem;
-		if (boot_vm(j, &vm, &cpu) == 0)
-			rc = vcpu_run(&cpu, &hc);
+		if (vtimer_init(&timer, cpu.run) == 0) {
+			hc.timer = &timer;
+			if (boot_vm(j, &vm, &cpu) == 0)
+				rc = vcpu_run(&cpu, &hc);
+			vtimer_destroy(&timer);
+		}
 		vcpu_destroy(&cpu);
 	}
 	kvm_vm_destroy(&vm);

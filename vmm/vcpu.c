@@ -10,6 +10,8 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include <wisp/abi.h>
+
 #define SEL_CODE32 0x10
 #define SEL_DATA32 0x18
 #define CR0_PE 0x1
@@ -200,6 +202,7 @@ static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 	case KVM_EXIT_IO:
 		return handle_io(v, hc);
 	case KVM_EXIT_INTR:
+	case KVM_EXIT_IRQ_WINDOW_OPEN:
 		return -1;
 	case KVM_EXIT_HLT:
 		fprintf(stderr, "wisp: guest halted without exiting (rip=0x%llx)\n", vcpu_rip(v));
@@ -230,11 +233,33 @@ static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 	}
 }
 
+/* Delivers a fired timer as soon as the guest accepts interrupts; until
+ * then KVM exits as soon as it does (the interrupt window). */
+static int inject_timer(struct vcpu *v, struct vtimer *t)
+{
+	struct kvm_interrupt irq = { .irq = WISP_TIMER_VECTOR };
+
+	v->run->immediate_exit = 0;
+	if (!t || !t->fired)
+		return 0;
+	if (v->run->ready_for_interrupt_injection && v->run->if_flag) {
+		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
+			return fail_ioctl("KVM_INTERRUPT", v->id);
+		t->fired = 0;
+		v->run->request_interrupt_window = 0;
+	} else {
+		v->run->request_interrupt_window = 1;
+	}
+	return 0;
+}
+
 int vcpu_run(struct vcpu *v, struct hc_ctx *hc)
 {
 	for (;;) {
 		int rc;
 
+		if (inject_timer(v, hc->timer) < 0)
+			return 1;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN)
 				continue;

@@ -10,7 +10,7 @@
 
 #include <stdint.h>
 
-#define WISP_ABI_VERSION 1
+#define WISP_ABI_VERSION 2
 
 /* ---- PVH boot protocol (x86/HVM direct boot ABI, start_info version 1) ---- */
 
@@ -79,6 +79,7 @@ enum wisp_hypercall {
 	WISP_HC_CLOCK = 3,   /* struct wisp_hc_clock: host time now */
 	WISP_HC_SLEEP = 4,   /* struct wisp_hc_sleep: block the vCPU */
 	WISP_HC_PANIC = 5,   /* struct wisp_hc_io (fd unused): kernel panic text */
+	WISP_HC_TIMER = 6,   /* struct wisp_hc_timer: one-shot timer interrupt */
 	WISP_HC_COUNT
 };
 
@@ -103,6 +104,16 @@ struct wisp_hc_clock {
 
 struct wisp_hc_sleep {
 	uint64_t ns;            /* relative */
+};
+
+/* After ns nanoseconds (relative; 0 cancels) the VMM injects interrupt
+ * WISP_TIMER_VECTOR once, when the guest can take it. A new call replaces
+ * the pending one. The kernel uses it for preemption and deadlines, and
+ * arms it only when something is due: idle VMs take no interrupts. */
+#define WISP_TIMER_VECTOR 32
+
+struct wisp_hc_timer {
+	uint64_t ns;
 };
 
 /* ---- Legacy devices used when not booted by wisp-vmm ---- */

@@ -82,6 +82,18 @@ static void hc_sleep_ns(uint64_t ns)
 	hypercall(WISP_HC_SLEEP, &s);
 }
 
+static void hc_timer_arm(uint64_t ns)
+{
+	struct wisp_hc_timer t = { .ns = ns };
+
+	hypercall(WISP_HC_TIMER, &t);
+}
+
+/* The VMM injects the vector directly: there is no interrupt controller. */
+static void hc_timer_ack(void)
+{
+}
+
 const struct platform_ops hypercall_platform = {
 	.name = "wisp",
 	.write = hc_write,
@@ -89,4 +101,6 @@ const struct platform_ops hypercall_platform = {
 	.exit = hc_exit,
 	.realtime_ns = hc_realtime_ns,
 	.sleep_ns = hc_sleep_ns,
+	.timer_arm = hc_timer_arm,
+	.timer_ack = hc_timer_ack,
 };

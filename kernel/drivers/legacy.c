@@ -1,6 +1,7 @@
 /* legacy.c: the generic PVH platform (QEMU microvm): serial ports for the
  * program's output and exit status, CMOS clock, PIT for TSC calibration. */
 #include "kernel.h"
+#include "drivers/lapic.h"
 #include "drivers/legacy.h"
 #include "arch/x86_64/x86.h"
 #include "lib/string.h"
@@ -147,16 +148,24 @@ uint64_t legacy_tsc_khz(void)
 
 void legacy_init(void)
 {
-	/* Mask the 8259 PICs: the kernel takes no interrupts yet. */
+	/* Mask the 8259 PICs: the only interrupt used is the local APIC timer. */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
+	if (!lapic_init(legacy_tsc_khz())) {
+		legacy_platform.timer_arm = NULL;
+		legacy_platform.timer_ack = NULL;
+	}
 }
 
-const struct platform_ops legacy_platform = {
+/* Not const: the timer entries go when there is no local APIC. */
+struct platform_ops legacy_platform = {
 	.name = "pvh",
 	.write = legacy_write,
 	.read = legacy_read,
 	.exit = legacy_exit,
 	.realtime_ns = legacy_realtime_ns,
 	.sleep_ns = legacy_sleep_ns,
+	.timer_arm = lapic_timer_arm,
+	.timer_ack = lapic_timer_ack,
 };
+

@@ -5,7 +5,7 @@
 
 #include "platform.h"
 
-extern const struct platform_ops legacy_platform;
+extern struct platform_ops legacy_platform;
 void legacy_init(void);
 uint64_t legacy_tsc_khz(void);
 

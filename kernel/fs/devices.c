@@ -1,12 +1,11 @@
-/* devices.c: the character devices in /dev, the host console behind fds
- * 0-2, and /proc/self/exe. */
+/* devices.c: the character devices in /dev and the host console behind
+ * fds 0-2; also sets up /proc and /sys (procfs.c). */
 #include <linux/fcntl.h>
 #include <linux/stat.h>
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "platform.h"
 #include "random.h"
-#include "sched/proc.h"
 
 /* st_rdev encoding for small numbers, as Linux's new_encode_dev. */
 #define MKDEV(major, minor) ((major) << 8 | (minor))
@@ -115,26 +114,6 @@ static struct inode *make_dev(struct inode *dev, const char *name,
 	return in;
 }
 
-static const char *self_exe(struct inode *in)
-{
-	struct proc *p = current();
-
-	(void)in;
-	return p ? p->exe_path : NULL;
-}
-
-/* busybox re-executes itself through /proc/self/exe. */
-static void make_proc(void)
-{
-	struct inode *self = make_node(make_node(vfs_root(), "proc", S_IFDIR | 0555),
-				       "self", S_IFDIR | 0555);
-	struct inode *exe;
-
-	if (tmpfs_symlink(self, "exe", 3, "", 0, &exe))
-		panic("vfs: cannot create /proc/self/exe");
-	exe->get_link = self_exe;
-}
-
 void devices_init(void)
 {
 	struct inode *dev = make_node(vfs_root(), "dev", S_IFDIR | 0755);
@@ -147,5 +126,5 @@ void devices_init(void)
 	console_inode = make_dev(dev, "console", &console_ops, MKDEV(5, 1));
 	console_inode->mode = S_IFCHR | 0620;
 	make_node(dev, "shm", S_IFDIR | 01777);
-	make_proc();
+	procfs_init();
 }

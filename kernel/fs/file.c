@@ -1,6 +1,7 @@
 /* file.c: open files (refcounted), open(2) semantics and per-process fd tables. */
 #include <linux/fcntl.h>
 #include <linux/stat.h>
+#include "fs/lock.h"
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
@@ -37,6 +38,7 @@ void file_put(struct file *f)
 {
 	if (--f->refs > 0)
 		return;
+	lock_file_release(f);
 	if (f->ops->release)
 		f->ops->release(f);
 	if (f->inode)
@@ -92,7 +94,7 @@ static int open_lookup(int dirfd, const char *path, unsigned flags, unsigned mod
 static const struct file_ops *ops_for(struct inode *in)
 {
 	switch (in->mode & S_IFMT) {
-	case S_IFREG: return &tmpfs_file_ops;
+	case S_IFREG: return in->fops ? in->fops : &tmpfs_file_ops;  /* procfs */
 	case S_IFDIR: return &tmpfs_dir_ops;
 	case S_IFCHR: return in->fops;
 	default: return NULL;
@@ -141,7 +143,11 @@ static int file_open(int dirfd, const char *path, unsigned flags, unsigned mode,
 	if (err)
 		return err;
 	*out = file_new(in, ops, (flags & FILE_KEPT_FLAGS) | O_LARGEFILE);
-	return *out ? 0 : -ENOMEM;
+	if (!*out)
+		return -ENOMEM;
+	if (ops->open && (err = ops->open(*out)))
+		file_put(*out);
+	return err;
 }
 
 int vfs_openat(int dirfd, const char *path, unsigned flags, unsigned mode)
@@ -173,6 +179,14 @@ struct file *fd_get(int fd)
 	return t->fd[fd];
 }
 
+/* Every way an fd of t stops naming f ends here: POSIX says closing any
+ * fd of an inode drops all the process's record locks on it. */
+static void fd_drop(struct fdtable *t, struct file *f)
+{
+	lock_posix_close(f, t);
+	file_put(f);
+}
+
 int fd_install(struct file *f, int min, bool cloexec)
 {
 	struct fdtable *t = files();
@@ -195,7 +209,7 @@ void fd_replace(int fd, struct file *f, bool cloexec)
 	t->fd[fd] = f;
 	t->cloexec[fd] = cloexec;
 	if (old)
-		file_put(old);
+		fd_drop(t, old);
 }
 
 int fd_close(int fd)
@@ -205,7 +219,7 @@ int fd_close(int fd)
 	if (!f)
 		return -EBADF;
 	files()->fd[fd] = NULL;
-	file_put(f);
+	fd_drop(files(), f);
 	return 0;
 }
 
@@ -237,7 +251,7 @@ void fdtable_close_on_exec(struct fdtable *t)
 {
 	for (int fd = 0; fd < FD_MAX; fd++) {
 		if (t->fd[fd] && t->cloexec[fd]) {
-			file_put(t->fd[fd]);
+			fd_drop(t, t->fd[fd]);
 			t->fd[fd] = NULL;
 		}
 	}
@@ -247,6 +261,6 @@ void fdtable_destroy(struct fdtable *t)
 {
 	for (int fd = 0; fd < FD_MAX; fd++)
 		if (t->fd[fd])
-			file_put(t->fd[fd]);
+			fd_drop(t, t->fd[fd]);
 	kfree(t);
 }

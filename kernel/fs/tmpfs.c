@@ -89,9 +89,21 @@ static struct dentry *dentry_find(struct inode *dir, const char *name, size_t le
 
 struct inode *tmpfs_lookup(struct inode *dir, const char *name, size_t len)
 {
-	struct dentry *d = dentry_find(dir, name, len);
+	struct dentry *d;
 
+	if (dir->refresh)
+		dir->refresh(dir);
+	d = dentry_find(dir, name, len);
 	return d ? d->inode : NULL;
+}
+
+struct dentry *tmpfs_name_of(struct inode *in)
+{
+	for (size_t i = 0; i < DCACHE_BUCKETS; i++)
+		for (struct dentry *d = dcache[i]; d; d = d->hnext)
+			if (d->inode == in)
+				return d;
+	return NULL;
 }
 
 /* Allocated apart from dentry_attach so callers can fail before changing anything. */
@@ -396,8 +408,11 @@ const struct file_ops tmpfs_dir_ops = {
 
 struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos)
 {
-	struct dentry *d = dir->children;
+	struct dentry *d;
 
+	if (pos <= DIR_POS_CHILDREN && dir->refresh)
+		dir->refresh(dir);  /* once, as a listing starts */
+	d = dir->children;
 	if (pos > DIR_POS_CHILDREN)
 		while (d && d->cookie >= pos)
 			d = d->next;

@@ -16,6 +16,12 @@ struct file_ops {
 	ssize_t (*write)(struct file *f, const void *buf, size_t len, off_t *pos);
 	long (*ioctl)(struct file *f, unsigned long cmd, unsigned long arg);
 	void (*release)(struct file *f);
+	/* Readiness as POLLIN/POLLOUT/POLLHUP/POLLERR bits; NULL: always
+	 * readable and writable. Changes are announced with poll_notify(). */
+	unsigned (*poll)(struct file *f);
+	/* Called once the open file exists (procfs fills f->priv); -errno
+	 * fails the open. */
+	int (*open)(struct file *f);
 	/* lseek, pread and pwrite are allowed (else -ESPIPE, as for pipes). */
 	bool seekable;
 };
@@ -40,6 +46,10 @@ struct inode {
 	int refs;                     /* open files, cwd, child directories */
 	/* Symlinks whose target is computed (/proc/self/exe); else NULL. */
 	const char *(*get_link)(struct inode *in);
+	/* Directories whose entries are computed (/proc): brings the children
+	 * up to date before a lookup or a listing; else NULL. */
+	void (*refresh)(struct inode *dir);
+	void *priv;  /* the owning filesystem's (procfs: what a node shows) */
 };
 
 /* A name in a directory. Also chained in a global hash on (dir, name). */
@@ -97,6 +107,9 @@ int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 int tmpfs_truncate(struct inode *in, uint64_t size);
 /* The first entry at getdents position pos >= DIR_POS_CHILDREN, or NULL. */
 struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos);
+/* Some name of in, or NULL if it has none; scans every name, so only for
+ * the rare caller (/proc/PID/fd links). */
+struct dentry *tmpfs_name_of(struct inode *in);
 extern const struct file_ops tmpfs_file_ops, tmpfs_dir_ops;
 
 /* ---- cpio.c ---- */
@@ -159,10 +172,32 @@ void fdtable_close_on_exec(struct fdtable *t);
 void fdtable_destroy(struct fdtable *t);
 
 /* ---- devices.c ---- */
-/* Creates /dev with its character devices, and /proc/self/exe. */
+/* Creates /dev with its character devices, then /proc and /sys. */
 void devices_init(void);
 /* An open file on the host console; host_fd 0 reads stdin and writes
  * stdout, 1 and 2 write stdout and stderr. */
 struct file *console_open(int host_fd);
+
+/* ---- pipe.c: pipes, and a check for file operations that block ---- */
+#define PIPE_CAPACITY (64 * 1024)  /* bytes a pipe buffers: F_GETPIPE_SZ */
+/* A read or write that slept must check its buffer again before touching
+ * it: another thread may have unmapped it meanwhile. Kernel buffers pass.
+ * Returns 0 or -EFAULT. */
+int file_buf_recheck(const void *buf, size_t len, bool write);
+/* The two open files of a new pipe, read end first; nonblock is 0 or
+ * O_NONBLOCK. Returns 0 or -ENOMEM. */
+int pipe_create(struct file *ends[2], unsigned nonblock);
+
+/* ---- anon.c ----
+ * Installs a new open file with ops and priv on an inode of its own, which
+ * /proc/PID/fd shows as "anon_inode:<name>"; flags may hold O_NONBLOCK and
+ * O_CLOEXEC. Returns the fd or -errno; on failure priv (kmalloc'd) is freed,
+ * by ops->release if the file was made. */
+int anon_fd_install(const char *name, const struct file_ops *ops, unsigned flags, void *priv);
+
+/* ---- procfs.c ----
+ * Creates /proc (generated files, computed symlinks, a directory per
+ * process) and /sys/devices/system/cpu. */
+void procfs_init(void);
 
 #endif

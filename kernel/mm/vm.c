@@ -3,6 +3,7 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
+#include "mm/pageref.h"
 #include "mm/vm.h"
 
 struct mm *vm_create(void)
@@ -72,12 +73,12 @@ static uint64_t pte_flags(unsigned prot)
 	return f;
 }
 
-static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end)
+static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end, bool kernel)
 {
 	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
 		uint64_t pa = paging_unmap(mm->root, va);
 
-		if (pa)
+		if (pa && !kernel && page_ref_put(pa))
 			page_free(phys_to_virt(pa));
 	}
 }
@@ -95,7 +96,7 @@ int vm_unmap(struct mm *mm, uint64_t start, uint64_t len)
 		struct vma *v = *pp;
 
 		if (v->start >= start && v->end <= end) {
-			free_pages_in(mm, v->start, v->end);
+			free_pages_in(mm, v->start, v->end, v->prot & VM_KERNEL);
 			*pp = v->next;
 			kfree(v);
 		} else {
@@ -111,8 +112,21 @@ int vm_discard(struct mm *mm, uint64_t start, uint64_t len)
 
 	if (end < start || end > USER_SPACE_END)
 		return -EINVAL;
-	free_pages_in(mm, start, end);
+	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next)
+		if (v->end > start && !(v->prot & VM_KERNEL))
+			free_pages_in(mm, MAX(start, v->start), MIN(end, v->end), false);
 	return 0;
+}
+
+int vm_map_kernel(struct mm *mm, uint64_t start, const void *kaddr, uint64_t len,
+		  unsigned prot)
+{
+	uint64_t pa = virt_to_phys(kaddr);
+	int err = vm_map_fixed(mm, start, len, prot | VM_KERNEL);
+
+	for (uint64_t off = 0; !err && off < len; off += PAGE_SIZE)
+		err = paging_map(mm->root, start + off, pa + off, pte_flags(prot & ~VM_WRITE));
+	return err;
 }
 
 int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
@@ -172,12 +186,17 @@ int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
 		if (v->start < start)
 			continue;
-		v->prot = prot;
+		/* Kernel pages (the vDSO) stay read-only whatever is asked. */
+		v->prot = prot | (v->prot & VM_KERNEL);
 		for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
 			pte_t *e = paging_walk(mm->root, va, false);
 
 			if (e && (*e & PTE_P)) {
-				*e = (*e & PTE_ADDR_MASK) | PTE_P | pte_flags(prot);
+				*e = (*e & (PTE_ADDR_MASK | PTE_COW)) | PTE_P | pte_flags(prot);
+				if (v->prot & VM_KERNEL)
+					*e &= ~PTE_W;
+				if (*e & PTE_COW)
+					*e &= ~PTE_W;
 				paging_flush(va);
 			}
 		}
@@ -185,8 +204,29 @@ int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 	return 0;
 }
 
-/* Maps a zeroed page at va if none is there; returns its entry. */
-static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v)
+/* Gives a copy-on-write page its own copy (or takes it over when no one
+ * else shares it any more). */
+static int cow_break(pte_t *e, uint64_t va, const struct vma *v)
+{
+	uint64_t pa = *e & PTE_ADDR_MASK;
+	void *copy;
+
+	if (page_ref_shared(pa)) {
+		copy = page_alloc();
+		if (!copy)
+			return -ENOMEM;
+		memcpy(copy, phys_to_virt(pa), PAGE_SIZE);
+		page_ref_put(pa);
+		pa = virt_to_phys(copy);
+	}
+	*e = pa | PTE_P | pte_flags(v->prot);
+	paging_flush(va);
+	return 0;
+}
+
+/* Makes the page at va present (a zeroed page if none is there) and, for a
+ * write, private; returns its entry. */
+static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v, bool write)
 {
 	pte_t *e = paging_walk(mm->root, va, true);
 	void *page;
@@ -194,7 +234,7 @@ static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v)
 	if (!e)
 		return NULL;
 	if (*e & PTE_P)
-		return e;
+		return write && (*e & PTE_COW) && cow_break(e, va, v) ? NULL : e;
 	page = page_zalloc();
 	if (!page)
 		return NULL;
@@ -220,9 +260,9 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 	if (!v || !access_allowed(v->prot, write, exec))
 		return -EFAULT;
 	e = paging_walk(mm->root, va, false);
-	if (e && (*e & PTE_P))
+	if (e && (*e & PTE_P) && !(write && (*e & PTE_COW)))
 		return -EFAULT; /* present yet faulting: a protection violation */
-	return populate(mm, va, v) ? 0 : -ENOMEM;
+	return populate(mm, va, v, write) ? 0 : -ENOMEM;
 }
 
 int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write)
@@ -234,7 +274,7 @@ int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write)
 	for (uint64_t va = ALIGN_DOWN(addr, PAGE_SIZE); va < end; va += PAGE_SIZE) {
 		struct vma *v = vma_find(mm, va);
 
-		if (!v || !access_allowed(v->prot, write, false) || !populate(mm, va, v))
+		if (!v || !access_allowed(v->prot, write, false) || !populate(mm, va, v, write))
 			return -EFAULT;
 	}
 	return 0;
@@ -248,7 +288,7 @@ int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len)
 		uint64_t off = addr & (PAGE_SIZE - 1);
 		size_t n = MIN(len, PAGE_SIZE - off);
 		struct vma *v = vma_find(mm, addr);
-		pte_t *e = v ? populate(mm, addr - off, v) : NULL;
+		pte_t *e = v ? populate(mm, addr - off, v, true) : NULL;
 
 		if (!e)
 			return -EFAULT;
@@ -300,7 +340,7 @@ void vm_release(struct mm *mm)
 	while (mm->vmas) {
 		struct vma *v = mm->vmas;
 
-		free_pages_in(mm, v->start, v->end);
+		free_pages_in(mm, v->start, v->end, v->prot & VM_KERNEL);
 		mm->vmas = v->next;
 		kfree(v);
 	}
@@ -311,6 +351,8 @@ void vm_release(struct mm *mm)
 	kfree(mm);
 }
 
+/* Shares the present pages of v copy-on-write: both sides lose write
+ * access until one of them writes. */
 static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 {
 	struct vma *nv = kmalloc(sizeof(*nv));
@@ -321,22 +363,26 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 	vma_insert(dst, nv);
 	for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
 		pte_t *e = paging_walk(src->root, va, false);
-		void *page;
 
 		if (!e || !(*e & PTE_P))
 			continue;
-		page = page_alloc();
-		if (!page || paging_map(dst->root, va, virt_to_phys(page), *e & ~PTE_ADDR_MASK)) {
-			if (page)
-				page_free(page);
+		if (v->prot & VM_KERNEL) {
+			if (paging_map(dst->root, va, *e & PTE_ADDR_MASK, *e & ~PTE_ADDR_MASK & ~PTE_P))
+				return -ENOMEM;
+			continue;
+		}
+		if (page_ref_get(*e & PTE_ADDR_MASK))
+			return -ENOMEM;
+		*e = (*e | PTE_COW) & ~PTE_W;
+		paging_flush(va);
+		if (paging_map(dst->root, va, *e & PTE_ADDR_MASK, *e & ~PTE_ADDR_MASK & ~PTE_P)) {
+			page_ref_put(*e & PTE_ADDR_MASK);
 			return -ENOMEM;
 		}
-		memcpy(page, phys_to_virt(*e & PTE_ADDR_MASK), PAGE_SIZE);
 	}
 	return 0;
 }
 
-/* Copies eagerly; copy-on-write sharing is the next step. */
 struct mm *vm_clone(struct mm *mm)
 {
 	struct mm *copy = vm_create();
@@ -346,6 +392,10 @@ struct mm *vm_clone(struct mm *mm)
 	copy->brk_start = mm->brk_start;
 	copy->brk = mm->brk;
 	copy->mmap_hint = mm->mmap_hint;
+	copy->arg_start = mm->arg_start;
+	copy->arg_end = mm->arg_end;
+	copy->env_start = mm->env_start;
+	copy->env_end = mm->env_end;
 	for (struct vma *v = mm->vmas; v; v = v->next) {
 		if (clone_vma(copy, mm, v)) {
 			vm_release(copy);

@@ -8,6 +8,7 @@
 #define VM_READ 0x1
 #define VM_WRITE 0x2
 #define VM_EXEC 0x4
+#define VM_KERNEL 0x8  /* pages of the kernel image (vDSO): never freed or copied */
 
 #define USER_STACK_TOP 0x7ffffffff000UL
 #define USER_STACK_MAX (8UL << 20)
@@ -28,16 +29,22 @@ struct mm {
 	struct vma *vmas;
 	uint64_t brk_start, brk;
 	uint64_t mmap_hint; /* next top-down mmap search point */
+	/* Where execve put the argument and environment strings (each set
+	 * contiguous, NUL-separated): /proc/PID/cmdline and environ. */
+	uint64_t arg_start, arg_end, env_start, env_end;
 };
 
 struct mm *vm_create(void);
-/* A copy of mm for fork: same mappings, copied contents. */
+/* A copy of mm for fork: same mappings, pages shared copy-on-write. */
 struct mm *vm_clone(struct mm *mm);
 /* Drops a reference; the last one frees the pages and page tables. */
 void vm_release(struct mm *mm);
 /* Maps [start, start+len) with prot, replacing what was there. Pages are
  * allocated on first touch. Returns 0 or -errno. */
 int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);
+/* Maps page-aligned kernel memory at start, read-only (plus VM_EXEC). */
+int vm_map_kernel(struct mm *mm, uint64_t start, const void *kaddr, uint64_t len,
+		  unsigned prot);
 /* Finds a free range of len bytes below the mmap area top; 0 if none. */
 uint64_t vm_find_free(struct mm *mm, uint64_t len);
 int vm_unmap(struct mm *mm, uint64_t start, uint64_t len);
@@ -54,5 +61,10 @@ int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write);
  * loading of read-only segments). The range must be mapped. */
 int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len);
 uint64_t vm_brk(struct mm *mm, uint64_t new_brk);
+
+/* mremap(2) in mm (remap.c): flags MREMAP_MAYMOVE and MREMAP_FIXED.
+ * Returns the mapping's new address or -errno. */
+long vm_remap(struct mm *mm, uint64_t old, uint64_t old_len, uint64_t new_len,
+	      unsigned flags, uint64_t new_addr);
 
 #endif

@@ -116,17 +116,45 @@ static _Noreturn void become_zombie(struct proc *p, int wait_status)
 	sched_exit_task();
 }
 
-/* Ends every thread of the process but the caller; they are not running
- * (one CPU) so they can simply be dropped. */
-static void kill_other_threads(struct proc *p)
+/* Ends every thread of the process but the caller. A sleeping thread can't
+ * just be freed: its kernel stack holds state linked elsewhere (futex
+ * queues). So each is woken and ends itself on its way back to user mode
+ * (proc_before_user); only never-started threads are freed here. */
+static struct task *other_thread(struct proc *p, struct task *self)
 {
-	struct task *self = current_task();
+	for (struct task *t = p->threads; t; t = t->proc_next)
+		if (t != self)
+			return t;
+	return NULL;
+}
 
-	while (p->threads != self || self->proc_next) {
-		struct task *t = p->threads == self ? self->proc_next : p->threads;
+static void stop_other_threads(struct proc *p)
+{
+	struct task *self = current_task(), *t;
 
-		task_destroy(t);
+	p->exiting = true;
+	while ((t = other_thread(p, self))) {
+		if (t->state == TASK_NEW) {
+			task_destroy(t);
+			continue;
+		}
+		for (; t; t = t->proc_next)
+			if (t != self)
+				sched_interrupt(t);
+		sched_sleep(&p->threads, 0);
 	}
+}
+
+void proc_before_user(void)
+{
+	struct task *t = current_task();
+
+	if (t->proc->exiting) {
+		task_unlink(t);
+		sched_wakeup(&t->proc->threads);
+		sched_exit_task();
+	}
+	sched_arm_timer();
 }
 
 static _Noreturn void exit_with(int wait_status, uint64_t fault_addr)
@@ -135,7 +163,7 @@ static _Noreturn void exit_with(int wait_status, uint64_t fault_addr)
 
 	if (p->pid == 1)
 		end_vm(wait_status, fault_addr);
-	kill_other_threads(p);
+	stop_other_threads(p);
 	task_unlink(current_task());
 	become_zombie(p, wait_status);
 }

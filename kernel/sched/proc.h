@@ -19,10 +19,12 @@ struct proc {
 	struct fdtable *files;
 	struct inode *cwd;
 	unsigned umask;
-	uint64_t sigmask;
 	struct sigaction_k *sigactions;  /* 64 entries, see syscalls/signal.c */
+	uint64_t sigpending;        /* signals sent to the process */
+	struct sigqueue *sigq;      /* their siginfo, see syscalls/signal.c */
 	char *exe_path;             /* guest path of the running program */
 	bool zombie;
+	bool exiting;               /* exit_group: the other threads end */
 	int wait_status;            /* as wait4 reports it, once zombie */
 	struct task *vfork_parent;  /* sleeps until this process execs or exits */
 	struct proc *hash_next;     /* pid lookup */
@@ -41,6 +43,9 @@ _Noreturn void proc_exit(int status);
 _Noreturn void proc_kill(int sig, uint64_t fault_addr);
 /* Wakes the vfork parent of p, if any: p no longer uses its memory. */
 void proc_release_vfork(struct proc *p);
+/* Runs on every return to user mode: a thread of an exiting process ends
+ * here. */
+void proc_before_user(void);
 /* Frees a zombie after its parent has collected its status. */
 void proc_reap(struct proc *p);
 

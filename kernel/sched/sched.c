@@ -14,8 +14,12 @@
 extern void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
 extern void task_enter_user(void);
 
+#define TIME_SLICE_NS 10000000ULL  /* 10 ms, while other tasks wait */
+
 /* Per CPU once there are several. */
 static struct task *running;
+static uint64_t slice_end;   /* when the running task should yield */
+static uint64_t timer_armed; /* the deadline the platform timer is set to */
 static struct task *runq_head, *runq_tail;
 static struct task *sleepers;
 static struct task *dead;  /* freed once we are off its stack */
@@ -195,6 +199,7 @@ static void switch_to(struct task *next)
 		return;
 	fpu_save(prev->fpu);
 	running = next;
+	slice_end = clock_monotonic_ns() + TIME_SLICE_NS;
 	cpu_set_kernel_stack(kstack_top(next));
 	if (next->proc->mm != prev->proc->mm)
 		paging_switch(next->proc->mm->root);
@@ -273,6 +278,7 @@ _Noreturn void sched_exit_task(void)
 void sched_set_first(struct task *t)
 {
 	running = t;
+	slice_end = clock_monotonic_ns() + TIME_SLICE_NS;
 	t->state = TASK_RUNNABLE;
 	cpu_set_kernel_stack(kstack_top(t));
 }
@@ -281,4 +287,36 @@ _Noreturn void sched_start(void)
 {
 	cpu_set_fs_base(running->fs_base);
 	trap_return(running->tf);
+}
+
+/* The next moment the scheduler must look again: the end of this slice if
+ * another task is waiting, or the earliest sleeper's deadline; 0 if none. */
+static uint64_t next_deadline(void)
+{
+	uint64_t next = runq_head ? slice_end : 0;
+
+	for (struct task *t = sleepers; t; t = t->run_next)
+		if (t->wake_at_ns && (!next || t->wake_at_ns < next))
+			next = t->wake_at_ns;
+	return next;
+}
+
+void sched_arm_timer(void)
+{
+	uint64_t next = next_deadline(), now;
+
+	if (!platform->timer_arm || next == timer_armed)
+		return;
+	timer_armed = next;
+	now = clock_monotonic_ns();
+	platform->timer_arm(next ? (next > now ? next - now : 1) : 0);
+}
+
+void sched_timer_interrupt(bool from_user)
+{
+	platform->timer_ack();
+	timer_armed = 0;
+	wake_expired();
+	if (from_user && runq_head)
+		sched_yield();
 }

@@ -11,6 +11,7 @@
 #include "arch/x86_64/trap.h"
 
 struct proc;
+struct sigqueue;
 
 enum task_state { TASK_NEW, TASK_RUNNABLE, TASK_SLEEPING, TASK_DEAD };
 
@@ -30,6 +31,15 @@ struct task {
 	uint64_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
 	struct task *run_next;      /* run queue or sleep list */
 	struct task *proc_next;     /* threads of the same process */
+	/* Signals (syscalls/signal.c); all zero is a valid initial state. */
+	uint64_t sigmask;           /* blocked signals, bit sig-1 */
+	uint64_t sigpending;        /* signals sent to this thread */
+	uint64_t sigsaved;          /* mask to restore, if sigsaved_valid */
+	uint64_t sigwaiting;        /* what rt_sigtimedwait waits for */
+	bool sigsaved_valid;        /* sigsuspend/ppoll set a temporary mask */
+	int ss_flags;               /* sigaltstack: SS_AUTODISARM */
+	uint64_t ss_sp, ss_size;    /* sigaltstack; ss_size 0: disabled */
+	struct sigqueue *sigq;      /* siginfo of signals in sigpending */
 	uint8_t fpu[512] __attribute__((aligned(16))); /* fxsave area */
 };
 
@@ -57,6 +67,12 @@ long sched_sleep(const void *chan, uint64_t deadline_ns);
 void sched_wakeup(const void *chan);
 /* Wakes t with -EINTR if it sleeps: a signal arrived for it. */
 void sched_interrupt(struct task *t);
+/* Before returning to user mode: sets the platform timer for the next slice
+ * end or sleep deadline, or cancels it when nothing is due (tickless). */
+void sched_arm_timer(void);
+/* The timer fired: wakes sleepers whose time has come and preempts a task
+ * interrupted in user mode if another one can run. */
+void sched_timer_interrupt(bool from_user);
 /* The current task ends; switches away for good. */
 _Noreturn void sched_exit_task(void);
 

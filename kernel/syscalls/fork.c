@@ -9,6 +9,7 @@
 #include "mm/vm.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
+#include "syscalls/futex.h"
 #include "syscalls/signal.h"
 #include "syscalls/syscall.h"
 #include <asm/signal.h>
@@ -32,7 +33,6 @@ static struct proc *copy_process(struct proc *parent, uint64_t flags)
 		parent->mm->refs++;
 	c->files = fdtable_clone(parent->files);
 	c->exe_path = kstrdup(parent->exe_path);
-	c->sigmask = parent->sigmask;
 	if (parent->sigactions && (c->sigactions = kmalloc(NSIG_K * sizeof(struct sigaction_k))))
 		memcpy(c->sigactions, parent->sigactions, NSIG_K * sizeof(struct sigaction_k));
 	c->cwd = parent->cwd;
@@ -66,6 +66,7 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	if (!t)
 		return -ENOMEM;  /* a half-made process stays a zombie of ours */
 	t->tf->rax = 0;
+	t->sigmask = self->sigmask;
 	if (newsp)
 		t->tf->rsp = newsp;
 	t->fs_base = flags & CLONE_SETTLS ? tls : self->fs_base;
@@ -84,6 +85,7 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	return t->tid;
 }
 
+/* syscall-partial: clone: CLONE_FILES without CLONE_THREAD copies the fd table; no namespaces */
 static long sys_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t ctid,
 		      uint64_t tls)
 {
@@ -103,7 +105,7 @@ static long sys_vfork(void)
 }
 SYSCALL(vfork, sys_vfork, "");
 
-/* glibc tries clone3 first and falls back to clone on ENOSYS. */
+/* syscall-enosys: clone3: glibc tries it first and falls back to clone */
 static long sys_clone3(void)
 {
 	return -ENOSYS;
@@ -192,6 +194,7 @@ static long sys_exit(int status)
 		proc_exit(status);
 	if (t->clear_child_tid) {
 		copy_to_user((void *)t->clear_child_tid, &zero, sizeof(zero));
+		futex_wake(t->clear_child_tid, 1);
 	}
 	task_unlink(t);
 	sched_exit_task();
@@ -246,6 +249,7 @@ static long wait_child(int pid, int options, struct proc **out)
 	return r;
 }
 
+/* syscall-partial: wait4: rusage is all zero; no stopped or continued children */
 static long sys_wait4(int pid, int *ustatus, int options, void *rusage)
 {
 	struct proc *c;

@@ -2,12 +2,14 @@
 #include <asm/ioctls.h>
 #include <asm/stat.h>
 #include <asm/statfs.h>
+#include <linux/close_range.h>
 #include <linux/fcntl.h>
 #include <linux/fs.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
 #include <linux/time_types.h>
 #include <linux/uio.h>
+#include "fs/lock.h"
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
@@ -21,6 +23,8 @@
 /* writev gathers up to this much so a device sees one write (and the
  * console one host exit). */
 #define GATHER_MAX 4096
+/* sendfile from files not in tmpfs moves this much per call at most. */
+#define SENDFILE_CHUNK (64 * 1024)
 #define WISP_DEV 0x10  /* st_dev of every file: one filesystem */
 #define TMPFS_MAGIC 0x01021994
 /* UAPI lacks these (utimensat(2)). */
@@ -123,7 +127,7 @@ static long do_read(struct file *f, void *buf, size_t len, off_t *pos)
 	len = MIN(len, MAX_RW);
 	/* Big buffers for small files: fault in only what will be filled. */
 	in = f->inode;
-	if (in && S_ISREG(in->mode))
+	if (f->ops == &tmpfs_file_ops)
 		len = (uint64_t)*pos < in->size ? MIN(len, in->size - *pos) : 0;
 	if (user_access_ok(buf, len, true))
 		return -EFAULT;
@@ -292,30 +296,64 @@ static long sys_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return err ? err : do_writev(f, iov, cnt, &off);
 }
 
-/* Regular-file sources only: their data is already in memory, so it goes
- * to the destination's write without a copy. */
+/* tmpfs files are in memory already: their data goes to the destination's
+ * write without a copy. */
+static long send_tmpfs(struct file *in, struct file *out, off_t *pos, size_t count)
+{
+	struct inode *src = in->inode;
+	long n;
+
+	if (src == out->inode)
+		return -EINVAL;
+	if ((uint64_t)*pos >= src->size)
+		return 0;
+	n = out->ops->write(out, src->data + *pos, MIN(count, src->size - *pos), &out->pos);
+	if (n > 0)
+		*pos += n;
+	return n;
+}
+
+/* Other sources (procfs, pipes, devices) go through a kernel buffer. */
+static long send_copy(struct file *in, struct file *out, off_t *pos, size_t count)
+{
+	size_t len = MIN(count, SENDFILE_CHUNK);
+	char *buf = kmalloc(MAX(len, 1));
+	long n, w;
+
+	if (!buf)
+		return -ENOMEM;
+	n = in->ops->read(in, buf, len, pos);
+	if (n > 0) {
+		w = out->ops->write(out, buf, n, &out->pos);
+		/* What was not written is read again next time, if it can be. */
+		if (in->ops->seekable)
+			*pos -= n - MAX(w, 0);
+		n = w;
+	}
+	kfree(buf);
+	return n;
+}
+
 static long sys_sendfile(int out_fd, int in_fd, off_t *uoff, size_t count)
 {
 	struct file *in = fd_get(in_fd), *out = fd_get(out_fd);
-	struct inode *src;
 	off_t pos;
-	long n = 0;
+	long n;
 
 	if (check_read(in) || check_write(out))
 		return -EBADF;
-	src = in->inode;
-	if (!src || !S_ISREG(src->mode) || src == out->inode)
-		return -EINVAL;
+	if (uoff && !in->ops->seekable)
+		return -ESPIPE;
 	pos = in->pos;
 	if (uoff && copy_from_user(&pos, uoff, sizeof(pos)))
 		return -EFAULT;
 	if (pos < 0)
 		return -EINVAL;
-	if ((uint64_t)pos < src->size)
-		n = out->ops->write(out, src->data + pos, MIN(MIN(count, MAX_RW), src->size - pos),
-				    &out->pos);
-	if (n > 0)
-		pos += n;
+	count = MIN(count, MAX_RW);
+	if (in->ops == &tmpfs_file_ops)
+		n = send_tmpfs(in, out, &pos, count);
+	else
+		n = send_copy(in, out, &pos, count);
 	if (uoff && copy_to_user(uoff, &pos, sizeof(pos)))
 		return -EFAULT;
 	if (!uoff)
@@ -381,6 +419,34 @@ static long sys_close(int fd)
 	return fd_close(fd);
 }
 
+/* Each process has its own table already, so CLOSE_RANGE_UNSHARE is moot. */
+static long sys_close_range(unsigned first, unsigned last, unsigned flags)
+{
+	struct fdtable *t = current()->files;
+
+	if (first > last || (flags & ~(CLOSE_RANGE_UNSHARE | CLOSE_RANGE_CLOEXEC)))
+		return -EINVAL;
+	for (unsigned fd = first; fd <= MIN(last, FD_MAX - 1); fd++) {
+		if (!t->fd[fd])
+			continue;
+		if (flags & CLOSE_RANGE_CLOEXEC)
+			t->cloexec[fd] = true;
+		else
+			fd_close(fd);
+	}
+	return 0;
+}
+
+/* Access-pattern advice: everything is in memory, nothing to prefetch. */
+static long sys_fadvise64(int fd, off_t offset, off_t len, int advice)
+{
+	(void)offset;
+	(void)len;
+	if (!fd_get(fd))
+		return -EBADF;
+	return advice < 0 || advice > 5 ? -EINVAL : 0;
+}
+
 static long dup_from(int fd, int min, bool cloexec)
 {
 	struct file *f = fd_get(fd);
@@ -422,12 +488,28 @@ static long sys_dup2(int oldfd, int newfd)
 	return sys_dup3(oldfd, newfd, 0);
 }
 
-/* Record locks always succeed: one program owns the whole filesystem. */
-static long getlk(struct flock *ufl)
+/* F_GETLK, F_SETLK, F_SETLKW and the F_OFD_* forms (fs/lock.c). */
+static long fcntl_lock(int fd, struct file *f, int cmd, struct flock *ufl)
 {
-	short unlocked = F_UNLCK;
+	struct fdtable *owner = current()->files;
+	struct flock fl;
+	long err;
 
-	return copy_to_user(&ufl->l_type, &unlocked, sizeof(unlocked));
+	if (f->flags & O_PATH)
+		return -EBADF;
+	if (copy_from_user(&fl, ufl, sizeof(fl)))
+		return -EFAULT;
+	/* F_SETLKW may sleep while another thread closes fd. */
+	file_get(f);
+	err = lock_fcntl(f, cmd, &fl, owner, current()->pid);
+	/* A lock taken through an fd closed meanwhile would outlive the
+	 * close that should have dropped it (Linux checks the same). */
+	if (!err && cmd == F_SETLKW && fd_get(fd) != f)
+		lock_posix_close(f, owner);
+	file_put(f);
+	if (!err && (cmd == F_GETLK || cmd == F_OFD_GETLK))
+		err = copy_to_user(ufl, &fl, sizeof(fl));
+	return err;
 }
 
 static long sys_fcntl(int fd, int cmd, unsigned long arg)
@@ -448,19 +530,31 @@ static long sys_fcntl(int fd, int cmd, unsigned long arg)
 	case F_SETFD: *cloexec = arg & FD_CLOEXEC; return 0;
 	case F_GETFL: return f->flags;
 	case F_SETFL: f->flags = (f->flags & ~settable) | (arg & settable); return 0;
-	case F_GETLK:
-	case F_OFD_GETLK: return getlk((struct flock *)arg);
-	case F_SETLK: case F_SETLKW: case F_OFD_SETLK: case F_OFD_SETLKW:
+	case F_GETLK: case F_SETLK: case F_SETLKW:
+	case F_OFD_GETLK: case F_OFD_SETLK: case F_OFD_SETLKW:
+		return fcntl_lock(fd, f, cmd, (struct flock *)arg);
 	case F_GETOWN: case F_SETOWN:
 		return 0;
+	case F_GETPIPE_SZ:
+	case F_SETPIPE_SZ:
+		/* Pipes keep their size: the size set is the size there is. */
+		return f->inode && S_ISFIFO(f->inode->mode) ? PIPE_CAPACITY : -EBADF;
 	default: return -EINVAL;
 	}
 }
 
 static long sys_flock(int fd, int op)
 {
-	(void)op;
-	return fd_get(fd) ? 0 : -EBADF;
+	struct file *f = fd_get(fd);
+	long err;
+
+	if (!f || (f->flags & O_PATH))
+		return -EBADF;
+	/* A blocking flock may sleep while another thread closes fd. */
+	file_get(f);
+	err = lock_flock(f, op);
+	file_put(f);
+	return err;
 }
 
 /* FIONBIO and FIOASYNC: set or clear a status flag from an int. */
@@ -496,6 +590,39 @@ static long sys_ioctl(int fd, unsigned cmd, unsigned long arg)
 		return copy_to_user((int *)arg, &avail, sizeof(avail));
 	}
 	return -ENOTTY;
+}
+
+static long sys_pipe2(int *ufds, int flags)
+{
+	struct file *ends[2];
+	int fds[2];
+	long err;
+
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+		return -EINVAL;
+	if ((err = pipe_create(ends, flags & O_NONBLOCK)))
+		return err;
+	if ((fds[0] = fd_install(ends[0], 0, flags & O_CLOEXEC)) < 0) {
+		file_put(ends[0]);
+		file_put(ends[1]);
+		return -EMFILE;
+	}
+	if ((fds[1] = fd_install(ends[1], 0, flags & O_CLOEXEC)) < 0) {
+		fd_close(fds[0]);
+		file_put(ends[1]);
+		return -EMFILE;
+	}
+	if (copy_to_user(ufds, fds, sizeof(fds))) {
+		fd_close(fds[0]);
+		fd_close(fds[1]);
+		return -EFAULT;
+	}
+	return 0;
+}
+
+static long sys_pipe(int *ufds)
+{
+	return sys_pipe2(ufds, 0);
 }
 
 /* ------------------------------------------------------------------ stat */
@@ -1148,9 +1275,13 @@ SYSCALL(open, sys_open, "sox");
 SYSCALL(openat, sys_openat, "fsox");
 SYSCALL(creat, sys_creat, "sx");
 SYSCALL(close, sys_close, "f");
+SYSCALL(close_range, sys_close_range, "uux");
+SYSCALL(fadvise64, sys_fadvise64, "fddd");
 SYSCALL(dup, sys_dup, "f");
 SYSCALL(dup2, sys_dup2, "ff");
 SYSCALL(dup3, sys_dup3, "ffx");
+SYSCALL(pipe, sys_pipe, "p");
+SYSCALL(pipe2, sys_pipe2, "px");
 SYSCALL(fcntl, sys_fcntl, "fdx");
 SYSCALL(flock, sys_flock, "fd");
 SYSCALL(ioctl, sys_ioctl, "fxx");

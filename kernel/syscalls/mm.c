@@ -19,6 +19,7 @@ static long sys_brk(unsigned long addr)
 	return vm_brk(current()->mm, addr);
 }
 
+/* syscall-partial: mmap: file mappings are private copies (MAP_SHARED writes do not reach the file) */
 /* File mappings are private copies: the image lives in memory already and
  * nothing in the VM shares it writably. */
 static long map_file(struct mm *mm, uint64_t addr, size_t len, int fd, off_t off)
@@ -72,6 +73,7 @@ static long sys_mprotect(unsigned long addr, size_t len, unsigned long prot)
 	return vm_protect(current()->mm, addr, len, vm_prot(prot));
 }
 
+/* syscall-partial: madvise: only MADV_DONTNEED acts (pages read back as zeros) */
 /* Only MADV_DONTNEED changes what the program sees: the pages read back
  * as zeros. The other advice is a hint we may ignore. */
 static long sys_madvise(unsigned long addr, size_t len, int advice)
@@ -83,8 +85,16 @@ static long sys_madvise(unsigned long addr, size_t len, int advice)
 	return 0;
 }
 
+/* syscall-partial: mremap: MREMAP_DONTUNMAP and duplicating a mapping (old_size 0) are EINVAL */
+static long sys_mremap(unsigned long addr, size_t old_len, size_t new_len,
+		       unsigned long flags, unsigned long new_addr)
+{
+	return vm_remap(current()->mm, addr, old_len, new_len, flags, new_addr);
+}
+
 SYSCALL(brk, sys_brk, "x");
 SYSCALL(mmap, sys_mmap, "xuxxfx");
 SYSCALL(munmap, sys_munmap, "xu");
 SYSCALL(mprotect, sys_mprotect, "xux");
 SYSCALL(madvise, sys_madvise, "xud");
+SYSCALL(mremap, sys_mremap, "xuuxx");

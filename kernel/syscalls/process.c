@@ -1,5 +1,5 @@
 /* process.c: process identity (pids, credentials, groups, sessions), exit,
- * kill to self, and prctl names. */
+ * and prctl names. */
 #include "syscalls/syscall.h"
 #include "syscalls/signal.h"
 #include "sched/proc.h"
@@ -130,36 +130,6 @@ static long sys_set_robust_list(uint64_t head, size_t len)
 	return len == 24 ? 0 : -EINVAL;  /* sizeof(struct robust_list_head) */
 }
 SYSCALL(set_robust_list, sys_set_robust_list, "pu");
-
-static long sys_kill(int pid, int sig)
-{
-	struct proc *p = current();
-
-	if (sig < 0 || sig > NSIG_K)
-		return -EINVAL;
-	/* pid 0: our group; -pgid: a group. -1 means all processes but init
-	 * and the caller, which is none. */
-	if (!is_self(pid) && !(pid < -1 && pid == -p->pgid))
-		return -ESRCH;
-	return signal_send_self(sig);
-}
-SYSCALL(kill, sys_kill, "dd");
-
-static long sys_tgkill(int tgid, int tid, int sig)
-{
-	if (tgid <= 0 || tid <= 0 || sig < 0 || sig > NSIG_K)
-		return -EINVAL;
-	if (tgid != current()->pid || tid != current()->pid)
-		return -ESRCH;
-	return signal_send_self(sig);
-}
-SYSCALL(tgkill, sys_tgkill, "ddd");
-
-static long sys_tkill(int tid, int sig)
-{
-	return sys_tgkill(current()->pid, tid, sig);
-}
-SYSCALL(tkill, sys_tkill, "dd");
 
 /* The task name (comm): 15 chars and a NUL. It is the program's basename
  * unless PR_SET_NAME named the running image; the exe_path pointer tells

@@ -39,6 +39,7 @@ static void report_unimplemented(uint64_t nr)
 	static uint64_t seen[SYSCALL_MAX / 64];
 	static bool seen_huge;
 
+	/* syscall-enosys: rseq: glibc and musl run without it */
 	/* Left unimplemented on purpose: every glibc program probes rseq and
 	 * copes with ENOSYS, so saying so would only be noise. */
 	if (nr == __NR_rseq)

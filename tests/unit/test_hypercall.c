@@ -180,7 +180,8 @@ int main(void)
 	mem.size = RAM;
 	if (pipe(out_pipe) < 0 || pipe(in_pipe) < 0)
 		return 1;
-	ctx = (struct hc_ctx){ &mem, "prog", out_pipe[1], out_pipe[1], in_pipe[0] };
+	ctx = (struct hc_ctx){ .mem = &mem, .program = "prog", .out_fd = out_pipe[1],
+			       .err_fd = out_pipe[1], .in_fd = in_pipe[0] };
 	test_ports();
 	test_write();
 	test_write_epipe();

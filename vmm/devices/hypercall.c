@@ -1,4 +1,4 @@
-/* hypercall.c: serve guest hypercalls (write/read/exit/clock/sleep/panic). */
+/* hypercall.c: serve guest hypercalls (write/read/exit/clock/sleep/timer/panic). */
 #define _GNU_SOURCE
 #include "devices/hypercall.h"
 
@@ -120,6 +120,15 @@ static void do_sleep(const struct wisp_hc_sleep *g)
 		;
 }
 
+static void do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
+{
+	struct wisp_hc_timer t;
+
+	memcpy(&t, g, sizeof(t));
+	if (ctx->timer)
+		vtimer_arm(ctx->timer, t.ns);
+}
+
 /* Prints the panic text on one line; control characters could otherwise
  * forge extra output lines. */
 static void do_panic(struct hc_ctx *ctx, const struct wisp_hc_io *g)
@@ -203,6 +212,11 @@ enum hc_result hc_handle(struct hc_ctx *ctx, uint16_t port, uint32_t gpa, int *e
 		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_sleep))))
 			return HC_STOP;
 		do_sleep(g);
+		return HC_CONTINUE;
+	case WISP_HC_TIMER:
+		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer))))
+			return HC_STOP;
+		do_timer(ctx, g);
 		return HC_CONTINUE;
 	case WISP_HC_PANIC:
 		if ((g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_io))))

@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include "kvm.h"
+#include "devices/timer.h"
 
 struct hc_ctx {
 	struct kvm_mem *mem;
@@ -13,6 +14,7 @@ struct hc_ctx {
 	int out_fd;            /* host fds for guest fd 1 and 2, and stdin */
 	int err_fd;
 	int in_fd;
+	struct vtimer *timer;  /* the guest timer device, NULL if none */
 };
 
 enum hc_result { HC_CONTINUE, HC_STOP };

@@ -1,6 +1,7 @@
 /* cpu.c: descriptor tables, TSS and syscall MSRs, set up in ring 0 at boot. */
 #include "kernel.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
 #include "arch/x86_64/x86.h"
 #include "mm/page.h"
 
@@ -21,11 +22,11 @@ struct tss {
 } __attribute__((packed));
 
 extern uint64_t gdt[];
-extern const uint64_t trap_stubs[32];
+extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char boot_stack_top[];
 extern void syscall_entry(void);
 
-static struct idt_gate idt[32];
+static struct idt_gate idt[TRAP_VECTORS];
 static struct tss tss;
 
 /* Read by entry.S on every syscall; one CPU today. */
@@ -64,7 +65,7 @@ static void idt_install(void)
 		uint64_t base;
 	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uint64_t)idt };
 
-	for (int v = 0; v < 32; v++)
+	for (int v = 0; v < TRAP_VECTORS; v++)
 		idt_set(v, trap_stubs[v], v == 3 || v == 4 ? 3 : 0);
 	asm volatile("lidt %0" : : "m"(desc));
 }

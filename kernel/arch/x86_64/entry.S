@@ -75,7 +75,8 @@ trap_common:
 	call trap_dispatch
 	jmp trap_restore
 
-/* Exceptions 0-31; those without a CPU error code push a zero. */
+/* Exceptions 0-31 and interrupts 32-47 (TRAP_VECTORS); those without a
+ * CPU error code push a zero. */
 .macro TRAP_STUB vec
 	.p2align 4
 trap_stub_\vec:
@@ -87,7 +88,7 @@ trap_stub_\vec:
 	jmp trap_common
 .endm
 
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	TRAP_STUB \vec
 	.endr
 
@@ -95,7 +96,7 @@ trap_stub_\vec:
 	.globl trap_stubs
 	.p2align 3
 trap_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31
+	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
 	.quad trap_stub_\vec
 	.endr
 

@@ -8,6 +8,7 @@
 #define PTE_W (1UL << 1)
 #define PTE_U (1UL << 2)
 #define PTE_PS (1UL << 7)
+#define PTE_COW (1UL << 9)  /* software bit: shared until written */
 #define PTE_NX (1UL << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000UL
 

@@ -4,6 +4,7 @@
 #include "arch/x86_64/x86.h"
 #include "mm/vm.h"
 #include "sched/proc.h"
+#include "sched/sched.h"
 #include <asm/signal.h>
 
 #define PF_WRITE (1u << 1)
@@ -47,12 +48,17 @@ static void page_fault(struct trapframe *tf)
 
 void trap_dispatch(struct trapframe *tf)
 {
-	if (tf->vector == 14) {
+	if (tf->vector == 14)
 		page_fault(tf);
-		return;
-	}
-	if (!from_user(tf))
+	else if (tf->vector == TRAP_TIMER)
+		sched_timer_interrupt(from_user(tf));
+	else if (tf->vector >= 32)
+		; /* spurious: no other interrupt is enabled */
+	else if (!from_user(tf))
 		panic("exception %lu in the kernel (rip 0x%lx, error 0x%lx)",
 		      tf->vector, tf->rip, tf->error);
-	proc_kill(signal_for_vector(tf->vector), tf->vector == 13 ? 0 : tf->rip);
+	else
+		proc_kill(signal_for_vector(tf->vector), tf->vector == 13 ? 0 : tf->rip);
+	if (from_user(tf))
+		proc_before_user();
 }

@@ -16,6 +16,9 @@ struct trapframe {
  * number in error, so an interrupted call can be restarted. */
 #define TRAP_SYSCALL 0x100
 
+#define TRAP_VECTORS 48      /* IDT entries: exceptions, then interrupts */
+#define TRAP_TIMER 32        /* the preemption and deadline timer */
+
 /* Returns to user mode with the given frame; never returns. */
 _Noreturn void trap_return(struct trapframe *tf);
 void trap_dispatch(struct trapframe *tf);

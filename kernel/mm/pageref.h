@@ -1,0 +1,14 @@
+/* pageref.h: reference counts of user pages shared copy-on-write. */
+#ifndef MM_PAGEREF_H
+#define MM_PAGEREF_H
+
+#include "kernel.h"
+
+/* A page mapped once has no entry: only shared pages cost memory here.
+ * Returns 0 or -ENOMEM. */
+int page_ref_get(uint64_t pa);
+/* Drops one reference; true if it was the last, so the page can be freed. */
+bool page_ref_put(uint64_t pa);
+bool page_ref_shared(uint64_t pa);
+
+#endif

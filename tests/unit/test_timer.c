@@ -1,0 +1,37 @@
+/* test_timer.c: the guest timer device signals the vCPU thread and makes
+ * the next KVM_RUN return at once. */
+#include "check.h"
+#include "devices/timer.h"
+
+#include <string.h>
+#include <time.h>
+
+static void sleep_ms(long ms)
+{
+	struct timespec ts = { 0, ms * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0)
+		;
+}
+
+int main(void)
+{
+	struct kvm_run run;
+	struct vtimer t;
+
+	memset(&run, 0, sizeof(run));
+	CHECK(vtimer_init(&t, &run) == 0);
+	CHECK(vtimer_arm(&t, 1000000) == 0);
+	sleep_ms(20);
+	CHECK(t.fired == 1);
+	CHECK(run.immediate_exit == 1);
+
+	run.immediate_exit = 0;
+	CHECK(vtimer_arm(&t, 50000000) == 0);
+	CHECK(vtimer_arm(&t, 0) == 0);  /* cancelled before it fires */
+	sleep_ms(80);
+	CHECK(t.fired == 0);
+	CHECK(run.immediate_exit == 0);
+	vtimer_destroy(&t);
+	return check_report();
+}

@@ -1,0 +1,66 @@
+/* timer.c: the guest timer device (WISP_HC_TIMER), a POSIX timer aimed at
+ * the vCPU thread. */
+#define _GNU_SOURCE
+#include "devices/timer.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define TIMER_SIGNAL SIGUSR1
+
+/* The signal handler can only reach globals; one vCPU today, an array
+ * indexed by the vCPU thread once there are several. */
+static struct kvm_run *kick_run;
+static struct vtimer *kick_timer;
+
+static void on_timer(int sig)
+{
+	(void)sig;
+	kick_timer->fired = 1;
+	/* Closes the race with a KVM_RUN about to start: it returns EINTR. */
+	kick_run->immediate_exit = 1;
+}
+
+int vtimer_init(struct vtimer *t, struct kvm_run *run)
+{
+	struct sigaction sa;
+	struct sigevent ev;
+
+	memset(t, 0, sizeof(*t));
+	kick_run = run;
+	kick_timer = t;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_timer;  /* no SA_RESTART: KVM_RUN must return */
+	sigemptyset(&sa.sa_mask);
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = TIMER_SIGNAL;
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (sigaction(TIMER_SIGNAL, &sa, NULL) < 0 ||
+	    timer_create(CLOCK_MONOTONIC, &ev, &t->id) < 0) {
+		fprintf(stderr, "wisp: cannot create the guest timer: %s\n", strerror(errno));
+		return -1;
+	}
+	t->created = true;
+	return 0;
+}
+
+int vtimer_arm(struct vtimer *t, uint64_t ns)
+{
+	struct itimerspec its = { 0 };
+
+	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
+	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	t->fired = 0;
+	return timer_settime(t->id, 0, &its, NULL);
+}
+
+void vtimer_destroy(struct vtimer *t)
+{
+	if (t->created)
+		timer_delete(t->id);
+	t->created = false;
+}

@@ -1,0 +1,25 @@
+/* timer.h: the guest timer device: one-shot interrupts requested by the
+ * WISP_HC_TIMER hypercall and injected by the vCPU loop. */
+#ifndef WISP_TIMER_H
+#define WISP_TIMER_H
+
+#include <linux/kvm.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+struct vtimer {
+	timer_t id;
+	bool created;
+	volatile sig_atomic_t fired;  /* set by the signal handler */
+};
+
+/* Creates a timer that signals the calling thread (the vCPU thread) and,
+ * through run->immediate_exit, makes KVM_RUN return at once. */
+int vtimer_init(struct vtimer *t, struct kvm_run *run);
+/* Fires once after ns nanoseconds; 0 cancels. */
+int vtimer_arm(struct vtimer *t, uint64_t ns);
+void vtimer_destroy(struct vtimer *t);
+
+#endif
