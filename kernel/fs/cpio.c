@@ -221,6 +221,26 @@ static int unpack_entry(const struct entry *e, struct hardlinks *hl)
 	return err;
 }
 
+/* Creating entries in a directory updates its mtime, so directories get
+ * theirs from the archive once everything is in place. */
+static void restore_dir_times(const void *archive, size_t len)
+{
+	struct vfs_name nm;
+	struct inode *in;
+	struct entry e;
+	size_t off = 0;
+
+	while (!parse_entry(archive, len, off, &e, &off) && strcmp(e.name, "TRAILER!!!")) {
+		const char *path = skip_root(e.name);
+
+		if (!S_ISDIR(e.f[F_MODE]) || !*path || vfs_parent_from(vfs_root(), path, &nm))
+			continue;
+		in = tmpfs_lookup(nm.dir, nm.name, nm.len);
+		if (in && S_ISDIR(in->mode))
+			in->mtime_ns = (int64_t)e.f[F_MTIME] * 1000000000;
+	}
+}
+
 int cpio_unpack(const void *archive, size_t len)
 {
 	struct hardlinks hl = { 0 };
@@ -235,5 +255,7 @@ int cpio_unpack(const void *archive, size_t len)
 	for (size_t i = 0; i < hl.n; i++)
 		inode_put(hl.v[i].in);
 	kfree(hl.v);
+	if (!err)
+		restore_dir_times(archive, len);
 	return err;
 }

@@ -257,11 +257,13 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 	struct vma *v = vma_find(mm, addr);
 	pte_t *e;
 
-	if (!v || !access_allowed(v->prot, write, exec))
+	if (!v)
 		return -EFAULT;
+	if (!access_allowed(v->prot, write, exec))
+		return -EACCES;
 	e = paging_walk(mm->root, va, false);
 	if (e && (*e & PTE_P) && !(write && (*e & PTE_COW)))
-		return -EFAULT; /* present yet faulting: a protection violation */
+		return -EACCES; /* present yet faulting: a protection violation */
 	return populate(mm, va, v, write) ? 0 : -ENOMEM;
 }
 

@@ -6,6 +6,7 @@
 #include "mm/vm.h"
 #include "platform.h"
 #include "sched/proc.h"
+#include "syscalls/signal.h"
 
 #define PROC_HASH 64
 
@@ -26,15 +27,24 @@ struct proc *proc_find(int pid)
 	return p;
 }
 
+/* Process and thread ids share one space, as on Linux. */
+int proc_alloc_id(void)
+{
+	int id;
+
+	do
+		id = next_pid++;
+	while (proc_find(id));
+	return id;
+}
+
 struct proc *proc_create(struct proc *parent)
 {
 	struct proc *p = kzalloc(sizeof(*p));
 
 	if (!p)
 		return NULL;
-	do
-		p->pid = next_pid++;
-	while (proc_find(p->pid));
+	p->pid = proc_alloc_id();
 	p->hash_next = by_pid[p->pid % PROC_HASH];
 	by_pid[p->pid % PROC_HASH] = p;
 	p->umask = 022;
@@ -56,6 +66,16 @@ static void unhash(struct proc *p)
 	for (struct proc **pp = &by_pid[p->pid % PROC_HASH]; *pp; pp = &(*pp)->hash_next) {
 		if (*pp == p) {
 			*pp = p->hash_next;
+			return;
+		}
+	}
+}
+
+static void unlink_child(struct proc *p)
+{
+	for (struct proc **pp = &p->parent->children; *pp; pp = &(*pp)->sibling) {
+		if (*pp == p) {
+			*pp = p->sibling;
 			return;
 		}
 	}
@@ -111,6 +131,11 @@ static _Noreturn void become_zombie(struct proc *p, int wait_status)
 	reparent_children(p);
 	p->wait_status = wait_status;
 	p->zombie = true;
+	signal_child_exited(p);
+	if (p->parent && signal_child_autoreap(p->parent)) {
+		unlink_child(p);  /* freed with its last task, see task_free */
+		p->parent = NULL;
+	}
 	if (p->parent)
 		sched_wakeup(p->parent);
 	sched_exit_task();
@@ -154,6 +179,7 @@ void proc_before_user(void)
 		sched_wakeup(&t->proc->threads);
 		sched_exit_task();
 	}
+	signal_deliver(t->tf);
 	sched_arm_timer();
 }
 
@@ -178,16 +204,16 @@ _Noreturn void proc_kill(int sig, uint64_t fault_addr)
 	exit_with(sig, fault_addr);
 }
 
-void proc_reap(struct proc *p)
+void proc_free(struct proc *p)
 {
-	for (struct proc **pp = &p->parent->children; *pp; pp = &(*pp)->sibling) {
-		if (*pp == p) {
-			*pp = p->sibling;
-			break;
-		}
-	}
 	unhash(p);
-	kfree(p->sigactions);
+	signal_proc_free(p);
 	kfree(p->exe_path);
 	kfree(p);
+}
+
+void proc_reap(struct proc *p)
+{
+	unlink_child(p);
+	proc_free(p);
 }

@@ -34,6 +34,8 @@ struct proc {
 struct proc *current(void);
 /* The process with this pid, or NULL. */
 struct proc *proc_find(int pid);
+/* A fresh id for a process or a thread. */
+int proc_alloc_id(void);
 /* A new process with pid, no threads, no address space: the caller fills it. */
 struct proc *proc_create(struct proc *parent);
 /* Ends the current process with exit status (status & 0xff); the first
@@ -48,5 +50,7 @@ void proc_release_vfork(struct proc *p);
 void proc_before_user(void);
 /* Frees a zombie after its parent has collected its status. */
 void proc_reap(struct proc *p);
+/* Frees a process no parent will collect. */
+void proc_free(struct proc *p);
 
 #endif

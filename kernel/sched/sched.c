@@ -10,6 +10,7 @@
 #include "platform.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
+#include "syscalls/signal.h"
 
 extern void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
 extern void task_enter_user(void);
@@ -23,7 +24,6 @@ static uint64_t timer_armed; /* the deadline the platform timer is set to */
 static struct task *runq_head, *runq_tail;
 static struct task *sleepers;
 static struct task *dead;  /* freed once we are off its stack */
-static int next_tid = 1;
 
 struct task *current_task(void)
 {
@@ -69,7 +69,7 @@ struct task *task_create(struct proc *p, const struct trapframe *tf)
 		kfree(t);
 		return NULL;
 	}
-	t->tid = p->threads ? next_tid++ : p->pid;
+	t->tid = p->threads ? proc_alloc_id() : p->pid;
 	t->proc = p;
 	t->state = TASK_NEW;
 	t->tf = (struct trapframe *)kstack_top(t) - 1;
@@ -90,8 +90,13 @@ struct task *task_create(struct proc *p, const struct trapframe *tf)
 
 static void task_free(struct task *t)
 {
+	struct proc *p = t->proc;
+
+	signal_task_free(t);
 	page_free_n(t->kstack, KSTACK_SIZE / PAGE_SIZE);
 	kfree(t);
+	if (p->zombie && !p->parent && !p->threads)
+		proc_free(p);  /* reaped at exit: no parent collects it */
 }
 
 void task_unlink(struct task *t)
@@ -217,13 +222,18 @@ static void switch_to(struct task *next)
  * deadline nothing can ever wake up, so end the VM rather than hang. */
 static void idle(void)
 {
-	uint64_t next = wake_expired();
+	uint64_t next = wake_expired(), timer = signal_next_timer_ns(), now;
 
 	if (runq_head)
 		return;
+	if (timer && (!next || timer < next))
+		next = timer;
 	if (!next)
 		panic("every task is blocked and none has a timeout: deadlock");
-	platform->sleep_ns(next - clock_monotonic_ns());
+	now = clock_monotonic_ns();
+	if (next > now)  /* a signal timer may be due already */
+		platform->sleep_ns(next - now);
+	signal_check_timers();
 	wake_expired();
 }
 
@@ -251,6 +261,9 @@ long sched_sleep(const void *chan, uint64_t deadline_ns)
 {
 	struct task *t = running;
 
+	/* A signal that arrived before we got here would not wake us. */
+	if (signal_pending(t))
+		return -EINTR;
 	t->state = TASK_SLEEPING;
 	t->wait_chan = chan;
 	t->wake_at_ns = deadline_ns;
@@ -293,7 +306,10 @@ _Noreturn void sched_start(void)
  * another task is waiting, or the earliest sleeper's deadline; 0 if none. */
 static uint64_t next_deadline(void)
 {
-	uint64_t next = runq_head ? slice_end : 0;
+	uint64_t next = runq_head ? slice_end : 0, timer = signal_next_timer_ns();
+
+	if (timer && (!next || timer < next))
+		next = timer;
 
 	for (struct task *t = sleepers; t; t = t->run_next)
 		if (t->wake_at_ns && (!next || t->wake_at_ns < next))
@@ -316,6 +332,7 @@ void sched_timer_interrupt(bool from_user)
 {
 	platform->timer_ack();
 	timer_armed = 0;
+	signal_check_timers();
 	wake_expired();
 	if (from_user && runq_head)
 		sched_yield();

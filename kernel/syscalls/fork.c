@@ -33,11 +33,9 @@ static struct proc *copy_process(struct proc *parent, uint64_t flags)
 		parent->mm->refs++;
 	c->files = fdtable_clone(parent->files);
 	c->exe_path = kstrdup(parent->exe_path);
-	if (parent->sigactions && (c->sigactions = kmalloc(NSIG_K * sizeof(struct sigaction_k))))
-		memcpy(c->sigactions, parent->sigactions, NSIG_K * sizeof(struct sigaction_k));
 	c->cwd = parent->cwd;
 	inode_get(c->cwd);
-	if (!c->mm || !c->files || !c->exe_path || (parent->sigactions && !c->sigactions)) {
+	if (!c->mm || !c->files || !c->exe_path || signal_fork(c, parent)) {
 		vm_release(c->mm);
 		c->mm = NULL;
 		c->zombie = true;
@@ -66,7 +64,7 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	if (!t)
 		return -ENOMEM;  /* a half-made process stays a zombie of ours */
 	t->tf->rax = 0;
-	t->sigmask = self->sigmask;
+	signal_task_init(t, self, (flags & CLONE_VM) && !(flags & CLONE_VFORK));
 	if (newsp)
 		t->tf->rsp = newsp;
 	t->fs_base = flags & CLONE_SETTLS ? tls : self->fs_base;
@@ -238,13 +236,17 @@ static long find_zombie(struct proc *self, int pid, struct proc **out)
 static long wait_child(int pid, int options, struct proc **out)
 {
 	struct proc *self = current();
+	bool interrupted = false;
 	long r;
 
+	/* Look once more after a signal: the exiting child that woke us
+	 * also sent SIGCHLD. */
 	while ((r = find_zombie(self, pid, out)) == 0) {
 		if (options & WNOHANG)
 			return 0;
-		if (sched_sleep(self, 0) == -EINTR)
+		if (interrupted)
 			return -EINTR;
+		interrupted = sched_sleep(self, 0) == -EINTR;
 	}
 	return r;
 }

@@ -67,11 +67,11 @@ void signal_fault(struct trapframe *tf, int sig, int code, uint64_t addr);
 /* ---- timers (timer.c): alarm and setitimer(ITIMER_REAL) ---- */
 
 /* Sends SIGALRM for every expired timer. signal_deliver calls it; the
- * scheduler's idle loop must call it after sleeping. */
+ * scheduler must call it after idling and on its timer interrupt. */
 void signal_check_timers(void);
 /* The earliest armed timer's monotonic deadline, 0 if none: the idle loop
- * must not sleep past it (nor call a sleep without other deadline a
- * deadlock while a timer is armed). */
+ * and the preemption timer must not sleep past it, and with a timer armed
+ * "no task has a deadline" is no deadlock. */
 uint64_t signal_next_timer_ns(void);
 
 /* ---- life cycle ---- */

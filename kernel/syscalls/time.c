@@ -3,6 +3,7 @@
 #include "mm/uaccess.h"
 #include "clock.h"
 #include "platform.h"
+#include "sched/sched.h"
 #include <linux/time.h>
 #include <linux/time_types.h>
 #include <linux/times.h>
@@ -104,15 +105,19 @@ static long sys_time(long *ut)
 }
 SYSCALL(time, sys_time, "p");
 
-/* Sleeps ns nanoseconds. Nothing can interrupt the sleep (signals aren't
- * delivered yet), so the remaining time is always 0. */
+/* Sleeps ns nanoseconds while other tasks run; a signal ends the sleep
+ * early with EINTR and the time left in *urem (never restarted). */
 static long sleep_for(uint64_t ns, struct __kernel_timespec *urem)
 {
-	if (ns)
-		platform->sleep_ns(ns);
-	if (urem)
-		put_timespec(urem, 0);  /* Linux ignores faults here too */
-	return 0;
+	uint64_t deadline = clock_monotonic_ns() + ns, now;
+	long r = ns ? sched_sleep(&deadline, deadline) : 0;
+
+	if (r != -EINTR)
+		return 0;
+	now = clock_monotonic_ns();
+	if (urem)  /* Linux ignores faults here too */
+		put_timespec(urem, deadline > now ? deadline - now : 0);
+	return -EINTR;
 }
 
 static long sys_nanosleep(const struct __kernel_timespec *ureq,

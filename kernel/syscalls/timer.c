@@ -168,8 +168,8 @@ static long sys_getitimer(int which, struct __kernel_old_itimerval *uv)
 }
 SYSCALL(getitimer, sys_getitimer, "dp");
 
-/* ITIMER_VIRTUAL and ITIMER_PROF (CPU time) aren't kept: they can be read
- * and disarmed, but arming them fails with EINVAL. */
+/* CPU-time timers read as disarmed.
+ * syscall-partial: getitimer, setitimer: arming ITIMER_VIRTUAL or ITIMER_PROF fails (EINVAL) */
 static long sys_setitimer(int which, const struct __kernel_old_itimerval *unew,
 			  struct __kernel_old_itimerval *uold)
 {

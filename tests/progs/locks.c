@@ -276,7 +276,7 @@ static void check_offsets(void)
  * locks are advisory and aren't inherited by fork. */
 static void check_posix_release(void)
 {
-	int fd = open_file(O_RDWR), other, p[2];
+	int fd = open_file(O_RDWR), other, p[2], go[2];
 	pid_t me = getpid(), pid;
 
 	CHECK(set(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 10) == 0);
@@ -298,18 +298,19 @@ static void check_posix_release(void)
 	close(other);
 
 	/* A child's locks go when it exits; F_SETLKW waits for that. */
-	CHECK(pipe(p) == 0);
+	CHECK(pipe(p) == 0 && pipe(go) == 0);
 	CHECK((pid = fork()) >= 0);
 	if (pid == 0) {
 		CHECK(set(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 0) == 0);
 		put(p[1], 'l');
-		usleep(100000);
+		CHECK(get(go[0]) == 'g');
 		put(p[1], 'C');
 		_exit(0);
 	}
 	CHECK(get(p[0]) == 'l');
 	expect(probe(F_WRLCK, 5, 1), F_WRLCK, 0, 0, pid);
 	CHECK(set(fd, F_SETLK, F_WRLCK, SEEK_SET, 0, 1) == -1 && errno == EAGAIN);
+	put(go[1], 'g');
 	CHECK(set(fd, F_SETLKW, F_WRLCK, SEEK_SET, 0, 1) == 0);
 	put(p[1], 'P');
 	close(p[1]);
@@ -317,6 +318,8 @@ static void check_posix_release(void)
 	expect_all(p[0], "CP");
 	expect(probe(F_WRLCK, 0, 0), F_WRLCK, 0, 1, me);
 	close(p[0]);
+	close(go[0]);
+	close(go[1]);
 	close(fd);
 }
 

@@ -5,26 +5,40 @@
 #include "mm/vm.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
-#include <asm/signal.h>
+#include "syscalls/signal.h"
+#include <linux/signal.h>
 
 #define PF_WRITE (1u << 1)
 #define PF_USER (1u << 2)
 #define PF_FETCH (1u << 4)
 
-static int signal_for_vector(uint64_t vector)
+/* The signal, si_code and si_addr Linux sends for an exception in user
+ * mode (arch/x86/kernel/traps.c). */
+static void fault_signal(const struct trapframe *tf, int *sig, int *code,
+			 uint64_t *addr)
 {
-	switch (vector) {
-	case 0: case 16: case 19:
-		return SIGFPE;
-	case 1: case 3:
-		return SIGTRAP;
-	case 6:
-		return SIGILL;
-	case 17:
-		return SIGBUS;
-	default:
-		return SIGSEGV;
+	*addr = tf->rip;
+	switch (tf->vector) {
+	case 0: *sig = SIGFPE; *code = FPE_INTDIV; return;
+	case 1: *sig = SIGTRAP; *code = TRAP_BRKPT; return;
+	case 6: *sig = SIGILL; *code = ILL_ILLOPN; return;
+	case 16: case 19: *sig = SIGFPE; *code = FPE_FLTINV; return;
+	case 17: *sig = SIGBUS; *code = BUS_ADRALN; return;
+	case 3: *sig = SIGTRAP; break;
+	case 11: case 12: *sig = SIGBUS; break;
+	default: *sig = SIGSEGV; break;
 	}
+	*code = SI_KERNEL;
+	*addr = 0;
+}
+
+static void user_fault(struct trapframe *tf)
+{
+	int sig, code;
+	uint64_t addr;
+
+	fault_signal(tf, &sig, &code, &addr);
+	signal_fault(tf, sig, code, addr);
 }
 
 static bool from_user(const struct trapframe *tf)
@@ -36,14 +50,15 @@ static void page_fault(struct trapframe *tf)
 {
 	uint64_t addr = read_cr2();
 	struct proc *p = current();
+	int err = -EFAULT;
 
 	if (p && addr < USER_SPACE_END &&
-	    vm_fault(p->mm, addr, tf->error & PF_WRITE, tf->error & PF_FETCH) == 0)
+	    (err = vm_fault(p->mm, addr, tf->error & PF_WRITE, tf->error & PF_FETCH)) == 0)
 		return;
 	if (!from_user(tf))
 		panic("page fault at 0x%lx in the kernel (rip 0x%lx, error 0x%lx)",
 		      addr, tf->rip, tf->error);
-	proc_kill(SIGSEGV, addr);
+	signal_fault(tf, SIGSEGV, err == -EACCES ? SEGV_ACCERR : SEGV_MAPERR, addr);
 }
 
 void trap_dispatch(struct trapframe *tf)
@@ -58,7 +73,7 @@ void trap_dispatch(struct trapframe *tf)
 		panic("exception %lu in the kernel (rip 0x%lx, error 0x%lx)",
 		      tf->vector, tf->rip, tf->error);
 	else
-		proc_kill(signal_for_vector(tf->vector), tf->vector == 13 ? 0 : tf->rip);
+		user_fault(tf);
 	if (from_user(tf))
 		proc_before_user();
 }
