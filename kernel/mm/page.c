@@ -1,23 +1,28 @@
-/* page.c: physical page allocator: a free list in front of bump regions.
+/* page.c: physical page allocator: free lists of blocks by size in front
+ * of bump regions.
  *
  * Adding RAM costs nothing per page (no bitmap to initialise), so boot time
- * does not grow with --mem; freed pages are reused first.
+ * does not grow with --mem. Freed blocks are not merged back together.
  */
 #include "kernel.h"
 #include "lib/string.h"
 #include "mm/page.h"
 
 #define MAX_RANGES 8
+#define SMALL_MAX 64  /* blocks up to this many pages have exact-size lists */
 
-struct free_page {
-	struct free_page *next;
+/* A free block of n pages, linked through its first page. */
+struct free_block {
+	struct free_block *next;
+	size_t n;
 };
 
 static struct {
 	uint64_t next, end;  /* physical */
 } ranges[MAX_RANGES];
 static int nranges;
-static struct free_page *free_list;
+static struct free_block *small[SMALL_MAX + 1];  /* by size in pages */
+static struct free_block *large;                 /* larger blocks, unsorted */
 static size_t free_pages, total_pages;
 
 void page_add_range(uint64_t start, uint64_t end)
@@ -46,30 +51,68 @@ static void *bump_alloc(size_t n)
 	return NULL;
 }
 
+static void push_block(void *p, size_t n)
+{
+	struct free_block *b = p;
+
+	b->n = n;
+	if (n <= SMALL_MAX) {
+		b->next = small[n];
+		small[n] = b;
+	} else {
+		b->next = large;
+		large = b;
+	}
+}
+
+/* Takes n pages off the front of block b (of b->n pages), returning the
+ * rest to the free lists. */
+static void *take(struct free_block *b, size_t n)
+{
+	if (b->n > n)
+		push_block((char *)b + n * PAGE_SIZE, b->n - n);
+	return b;
+}
+
+/* A freed block of at least n pages, split if larger; NULL if none. */
+static void *reuse(size_t n)
+{
+	struct free_block **pp, *b;
+
+	for (size_t k = n; k <= SMALL_MAX; k++) {
+		if ((b = small[k])) {
+			small[k] = b->next;
+			return take(b, n);
+		}
+	}
+	for (pp = &large; (b = *pp); pp = &b->next) {
+		if (b->n >= n) {
+			*pp = b->next;
+			return take(b, n);
+		}
+	}
+	return NULL;
+}
+
+/* Freed blocks of the exact size first, then fresh memory, and only then
+ * pieces of larger freed blocks: that keeps large runs whole for longer. */
 void *page_alloc_n(size_t n)
 {
-	void *p;
+	void *p = NULL;
 
-	if (n == 1 && free_list) {
-		p = free_list;
-		free_list = free_list->next;
-	} else {
-		p = bump_alloc(n);
-		if (!p)
-			return NULL;
+	if (n <= SMALL_MAX && small[n]) {
+		p = small[n];
+		small[n] = small[n]->next;
 	}
+	if (!p && !(p = bump_alloc(n)) && !(p = reuse(n)))
+		return NULL;
 	free_pages -= n;
 	return p;
 }
 
 void page_free_n(void *p, size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		struct free_page *fp = (void *)((char *)p + i * PAGE_SIZE);
-
-		fp->next = free_list;
-		free_list = fp;
-	}
+	push_block(p, n);
 	free_pages += n;
 }
 
