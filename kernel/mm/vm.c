@@ -73,6 +73,18 @@ static uint64_t pte_flags(unsigned prot)
 	return f;
 }
 
+/* The entry for a page already mapped, after its mapping's protection
+ * changed to prot: no access at all keeps the page but drops P. */
+static pte_t protected_pte(pte_t e, unsigned prot)
+{
+	pte_t keep = e & (PTE_ADDR_MASK | PTE_COW);
+
+	if (!(prot & (VM_READ | VM_WRITE | VM_EXEC)))
+		return keep | PTE_PROTNONE;
+	e = keep | PTE_P | pte_flags(prot);
+	return (e & PTE_COW) || (prot & VM_KERNEL) ? e & ~PTE_W : e;
+}
+
 static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end, bool kernel)
 {
 	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
@@ -191,12 +203,8 @@ int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 		for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
 			pte_t *e = paging_walk(mm->root, va, false);
 
-			if (e && (*e & PTE_P)) {
-				*e = (*e & (PTE_ADDR_MASK | PTE_COW)) | PTE_P | pte_flags(prot);
-				if (v->prot & VM_KERNEL)
-					*e &= ~PTE_W;
-				if (*e & PTE_COW)
-					*e &= ~PTE_W;
+			if (e && PTE_HOLDS_PAGE(*e)) {
+				*e = protected_pte(*e, v->prot);
 				paging_flush(va);
 			}
 		}
@@ -231,7 +239,7 @@ static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v, bool wri
 	pte_t *e = paging_walk(mm->root, va, true);
 	void *page;
 
-	if (!e)
+	if (!e || (*e & PTE_PROTNONE))
 		return NULL;
 	if (*e & PTE_P)
 		return write && (*e & PTE_COW) && cow_break(e, va, v) ? NULL : e;
@@ -366,21 +374,23 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 	for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
 		pte_t *e = paging_walk(src->root, va, false);
 
-		if (!e || !(*e & PTE_P))
+		pte_t *d;
+
+		if (!e || !PTE_HOLDS_PAGE(*e))
 			continue;
-		if (v->prot & VM_KERNEL) {
-			if (paging_map(dst->root, va, *e & PTE_ADDR_MASK, *e & ~PTE_ADDR_MASK & ~PTE_P))
+		if (!(v->prot & VM_KERNEL)) {
+			if (page_ref_get(*e & PTE_ADDR_MASK))
 				return -ENOMEM;
-			continue;
+			*e = (*e | PTE_COW) & ~PTE_W;
+			paging_flush(va);
 		}
-		if (page_ref_get(*e & PTE_ADDR_MASK))
-			return -ENOMEM;
-		*e = (*e | PTE_COW) & ~PTE_W;
-		paging_flush(va);
-		if (paging_map(dst->root, va, *e & PTE_ADDR_MASK, *e & ~PTE_ADDR_MASK & ~PTE_P)) {
-			page_ref_put(*e & PTE_ADDR_MASK);
+		d = paging_walk(dst->root, va, true);
+		if (!d) {
+			if (!(v->prot & VM_KERNEL))
+				page_ref_put(*e & PTE_ADDR_MASK);
 			return -ENOMEM;
 		}
+		*d = *e;
 	}
 	return 0;
 }

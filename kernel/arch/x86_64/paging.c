@@ -60,7 +60,7 @@ uint64_t paging_unmap(pte_t *root, uint64_t va)
 	pte_t *e = paging_walk(root, va, false);
 	uint64_t pa;
 
-	if (!e || !(*e & PTE_P))
+	if (!e || !PTE_HOLDS_PAGE(*e))
 		return 0;
 	pa = *e & PTE_ADDR_MASK;
 	*e = 0;

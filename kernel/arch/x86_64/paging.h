@@ -9,6 +9,10 @@
 #define PTE_U (1UL << 2)
 #define PTE_PS (1UL << 7)
 #define PTE_COW (1UL << 9)  /* software bit: shared until written */
+/* Software bit: a page kept under a PROT_NONE mapping, not present so any
+ * access faults, but still owned (freed, copied on fork) like any other. */
+#define PTE_PROTNONE (1UL << 10)
+#define PTE_HOLDS_PAGE(e) ((e) & (PTE_P | PTE_PROTNONE))
 #define PTE_NX (1UL << 63)
 #define PTE_ADDR_MASK 0x000ffffffffff000UL
 
