@@ -20,7 +20,6 @@ import argparse
 import datetime
 import math
 import os
-import platform
 import shlex
 import shutil
 import statistics
@@ -29,6 +28,8 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+
+import hostinfo
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -91,16 +92,6 @@ def fmt(sec):
     if sec < 1:
         return "%.2f ms" % (sec * 1e3)
     return "%.3f s" % sec
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def wisp_pack(tmp):
@@ -236,7 +227,7 @@ def main():
     lines.append("")
     lines.append("- Command: `%s` (from the repository root, after `make`)" % command.strip())
     lines.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    lines.append("- Host: %s, %d CPUs, Linux %s" % (cpu_model(), os.cpu_count() or 0, platform.release()))
+    lines.append("- Host: %s" % hostinfo.describe())
     lines.append("- KVM: %s; QEMU accel: %s" % ("yes" if kvm else "no (/dev/kvm not available)", accel))
     lines.append("")
     lines.append("| | median | p90 | min | runs |")

@@ -29,7 +29,6 @@ Usage: python3 bench/micro.py [--runs N] [--reps N] [--write] [--backend kvm|qem
 import argparse
 import datetime
 import os
-import platform
 import re
 import shlex
 import statistics
@@ -37,6 +36,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+import hostinfo
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -111,16 +112,6 @@ def outer(argv, runs):
             raise RuntimeError(reason(rc, out, err))
         times.append(dt)
     return statistics.median(times) * 1e3, "ms", runs
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def fmt(v, unit):
@@ -217,9 +208,8 @@ def main():
     L.append("- Command: `%s` (from the repository root; `make bench` runs it after "
              "`bench/boot.py`)" % command.strip())
     L.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    L.append("- Host: %s, %d CPUs, Linux %s; KVM: %s" % (
-        cpu_model(), os.cpu_count() or 0, platform.release(),
-        "yes" if kvm else "no (/dev/kvm not available)"))
+    L.append("- Host: %s; KVM: %s" % (
+        hostinfo.describe(), "yes" if kvm else "no (/dev/kvm not available)"))
     L.append("- wisp: `wisp run --backend %s`" % backend)
     L.append("")
     L.append("| benchmark | native | %s | wisp / native |" % label)

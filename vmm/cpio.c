@@ -90,9 +90,9 @@ int cpio_add(struct cpio *c, const char *name, uint32_t mode, uint32_t mtime,
 	return entry(c, relative(name), c->next_ino++, mode, nlink, mtime, data, size);
 }
 
-int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm)
+int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime)
 {
-	return cpio_add(c, name, S_IFDIR | (perm & 07777), 0, NULL, 0);
+	return cpio_add(c, name, S_IFDIR | (perm & 07777), mtime, NULL, 0);
 }
 
 int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime,

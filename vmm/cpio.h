@@ -19,7 +19,7 @@ void cpio_init(struct cpio *c);
  * relative names. mode includes the file type bits (S_IFREG, S_IFDIR...). */
 int cpio_add(struct cpio *c, const char *name, uint32_t mode, uint32_t mtime,
 	     const void *data, size_t size);
-int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm);
+int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime);
 int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime,
 		  const void *data, size_t size);
 int cpio_add_symlink(struct cpio *c, const char *name, const char *target);

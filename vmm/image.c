@@ -12,11 +12,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bundle.h"
 #include "deps.h"
 #include "elf.h"
+#include "io.h"
 
 #define IMAGE_DEFAULT_PATH "/bin:/usr/bin"
 #define IMAGE_MAX_DEPTH 64
@@ -139,7 +141,8 @@ static int claim(struct builder *b, const char *path, enum kind k)
 	return 0;
 }
 
-static int add_dir(struct builder *b, const char *path, uint32_t perm)
+/* Directories wisp makes up (parents, /tmp) get the time of packing. */
+static int add_dir(struct builder *b, const char *path, uint32_t perm, uint32_t mtime)
 {
 	int rc;
 
@@ -149,7 +152,7 @@ static int add_dir(struct builder *b, const char *path, uint32_t perm)
 
 	if (rc <= 0)
 		return rc;
-	return cpio_add_dir(b->cpio, path, perm) < 0 ? fail(b, "out of memory") : 0;
+	return cpio_add_dir(b->cpio, path, perm, mtime) < 0 ? fail(b, "out of memory") : 0;
 }
 
 static int add_parents(struct builder *b, const char *path)
@@ -164,7 +167,7 @@ static int add_parents(struct builder *b, const char *path)
 		if (*c != '/')
 			continue;
 		*c = '\0';
-		if (add_dir(b, tmp, 0755) < 0)
+		if (add_dir(b, tmp, 0755, (uint32_t)time(NULL)) < 0)
 			return -1;
 		*c = '/';
 	}
@@ -289,7 +292,7 @@ static int add_tree(struct builder *b, const char *host, const char *guest, int 
 	if (depth > IMAGE_MAX_DEPTH)
 		return fail(b, "%s: %s: directories nested too deeply", b->spec, host);
 	if (S_ISDIR(st.st_mode)) {
-		if (add_dir(b, guest, st.st_mode & 07777) < 0)
+		if (add_dir(b, guest, st.st_mode & 07777, (uint32_t)st.st_mtime) < 0)
 			return -1;
 		return add_children(b, host, guest, depth);
 	}
@@ -387,7 +390,7 @@ static int add_base(struct builder *b)
 	};
 
 	for (size_t i = 0; i < sizeof(dirs) / sizeof(dirs[0]); i++)
-		if (add_dir(b, dirs[i].path, dirs[i].perm) < 0)
+		if (add_dir(b, dirs[i].path, dirs[i].perm, (uint32_t)time(NULL)) < 0)
 			return -1;
 	return 0;
 }
@@ -651,23 +654,6 @@ static uint64_t fnv64(const void *p, size_t n)
 	return h;
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
 	char *p = buf;
@@ -713,9 +699,9 @@ static int write_parts(int fd, const struct image_hdr *h, const char *meta,
 {
 	static const char zeros[IMAGE_ALIGN];
 
-	if (write_all(fd, h, sizeof(*h)) < 0 || write_all(fd, meta, h->meta_len) < 0 ||
-	    write_all(fd, zeros, h->cpio_off - h->meta_off - h->meta_len) < 0 ||
-	    write_all(fd, c->buf, c->len) < 0)
+	if (io_write_all(fd, h, sizeof(*h)) < 0 || io_write_all(fd, meta, h->meta_len) < 0 ||
+	    io_write_all(fd, zeros, h->cpio_off - h->meta_off - h->meta_len) < 0 ||
+	    io_write_all(fd, c->buf, c->len) < 0)
 		return -1;
 	return 0;
 }

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "devices/hypercall.h"
+#include "io.h"
 #include "kvm.h"
 
 #define QEMU_DEFAULT "qemu-system-x86_64"
@@ -49,23 +50,6 @@ static void set_forwarding(void (*handler)(int))
 		sigaction(sigs[i], &sa, NULL);
 }
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = write(fd, p, len);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static int make_tmp(char *path, size_t len, const char *what, const void *data, size_t size)
 {
 	const char *dir = getenv("TMPDIR");
@@ -80,7 +64,7 @@ static int make_tmp(char *path, size_t len, const char *what, const void *data, 
 		path[0] = '\0';
 		return -1;
 	}
-	if (write_all(fd, data, size) < 0) {
+	if (io_write_all(fd, data, size) < 0) {
 		fprintf(stderr, "wisp: cannot write temporary file: %s: %s\n", path, strerror(errno));
 		close(fd);
 		return -1;
@@ -205,7 +189,7 @@ static int relay_chunk(int from, int to, bool *to_broken)
 		return 0;
 	if (n <= 0)
 		return -1;
-	if (!*to_broken && write_all(to, buf, (size_t)n) < 0)
+	if (!*to_broken && io_write_all(to, buf, (size_t)n) < 0)
 		*to_broken = true;
 	return 0;
 }

@@ -24,7 +24,6 @@ import concurrent.futures
 import datetime
 import importlib.util
 import os
-import platform
 import re
 import shlex
 import shutil
@@ -40,6 +39,9 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import cases as cases_mod  # noqa: E402
+
+sys.path.insert(0, str(HERE.parent.parent / "bench"))
+import hostinfo  # noqa: E402
 
 ROOT = cases_mod.ROOT
 BUILD = cases_mod.BUILD
@@ -468,8 +470,7 @@ def render(results, backend, command, elapsed):
     L.append("- Command: `%s`" % command)
     L.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     L.append("- Backend: %s (%s); kernel commit %s" % (backend, accel, git_rev()))
-    L.append("- Host: %s, %d CPUs, Linux %s; %.0f s wall time"
-             % (cpu_model(), os.cpu_count() or 0, platform.release(), elapsed))
+    L.append("- Host: %s; %.0f s wall time" % (hostinfo.describe(), elapsed))
     L.append("")
     L.append("**Totals: %d cases: %s**" % (len(results), ", ".join(
         "%d %s" % (counts[s], s) for s in ("pass", "fail", "timeout", "skip", "broken")
@@ -514,16 +515,6 @@ def render(results, backend, command, elapsed):
             short(r.detail, 170)))
     L.append("")
     return "\n".join(L)
-
-
-def cpu_model():
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 def git_rev():

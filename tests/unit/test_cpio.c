@@ -70,11 +70,11 @@ static void test_roundtrip(void)
 	size_t off = 0;
 
 	cpio_init(&c);
-	CHECK(cpio_add_dir(&c, "/tmp", 01777) == 0);
+	CHECK(cpio_add_dir(&c, "/tmp", 01777, 0) == 0);
 	CHECK(cpio_add_file(&c, "/tmp/hello.txt", 0644, 1234, content, 13) == 0);
 	CHECK(cpio_add_file(&c, "/empty", 0600, 0, NULL, 0) == 0);
 	CHECK(cpio_add_symlink(&c, "/link", "tmp/hello.txt") == 0);
-	CHECK(cpio_add_dir(&c, "/abc", 0755) == 0);   /* name length 3+1: header+name = 114 */
+	CHECK(cpio_add_dir(&c, "/abc", 0755, 0) == 0);   /* name length 3+1: header+name = 114 */
 	CHECK(cpio_finish(&c) == 0);
 	CHECK(c.len % 4 == 0);
 
@@ -154,7 +154,7 @@ static void test_gnu_cpio(void)
 	if (fd < 0)
 		return;
 	cpio_init(&c);
-	cpio_add_dir(&c, "/bin", 0755);
+	cpio_add_dir(&c, "/bin", 0755, 0);
 	cpio_add_file(&c, "/bin/prog", 0755, 0, "\x7f" "ELF", 4);
 	cpio_add_file(&c, "/bin/odd name", 0644, 0, "x", 1);
 	cpio_finish(&c);
