@@ -332,6 +332,22 @@ static int data_reserve(struct inode *in, uint64_t cap)
 	return 0;
 }
 
+int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len)
+{
+	int err;
+
+	if (off >= in->size)
+		return 0;
+	len = MIN(len, in->size - off);
+	if ((err = data_reserve(in, in->size)))
+		return err;
+	if (memcmp(in->data + off, buf, len)) {
+		memcpy(in->data + off, buf, len);
+		in->mtime_ns = in->ctime_ns = vfs_now();
+	}
+	return 0;
+}
+
 int tmpfs_truncate(struct inode *in, uint64_t size)
 {
 	int err;

@@ -105,6 +105,9 @@ int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir);
 int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 		 struct inode *ndir, const char *nname, size_t nlen, unsigned flags);
 int tmpfs_truncate(struct inode *in, uint64_t size);
+/* Stores what a shared mapping holds for [off, off+len) of a file; bytes
+ * past the end of the file are dropped, as on Linux. */
+int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len);
 /* The first entry at getdents position pos >= DIR_POS_CHILDREN, or NULL. */
 struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos);
 /* Some name of in, or NULL if it has none; scans every name, so only for

@@ -1,5 +1,6 @@
 /* vm.c: user address spaces: a sorted list of mappings, filled on demand. */
 #include "kernel.h"
+#include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -26,6 +27,8 @@ struct mm *vm_create(void)
 	mm->mmap_hint = USER_MMAP_TOP;
 	return mm;
 }
+
+static pte_t *populate(struct mm *mm, uint64_t va, const struct vma *v, bool write);
 
 static struct vma *vma_find(struct mm *mm, uint64_t addr)
 {
@@ -57,6 +60,10 @@ static int vma_split(struct mm *mm, uint64_t addr)
 		return -ENOMEM;
 	*tail = *v;
 	tail->start = addr;
+	if (tail->file) {
+		tail->file_off += addr - v->start;
+		inode_get(tail->file);
+	}
 	v->end = addr;
 	v->next = tail;
 	return 0;
@@ -95,6 +102,67 @@ static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end, bool kern
 	}
 }
 
+/* Writes a shared file mapping's pages in [start, end) to its file. */
+static int write_back(struct mm *mm, const struct vma *v, uint64_t start, uint64_t end)
+{
+	int err = 0;
+
+	for (uint64_t va = MAX(start, v->start); !err && va < MIN(end, v->end); va += PAGE_SIZE) {
+		pte_t *e = paging_walk(mm->root, va, false);
+
+		if (e && PTE_HOLDS_PAGE(*e))
+			err = tmpfs_write_back(v->file, v->file_off + (va - v->start),
+					       phys_to_virt(*e & PTE_ADDR_MASK), PAGE_SIZE);
+	}
+	return err;
+}
+
+/* Removes v (found at *pp) with its pages. */
+static void vma_free(struct mm *mm, struct vma *v, struct vma **pp)
+{
+	if (v->file) {
+		write_back(mm, v, v->start, v->end);
+		inode_put(v->file);
+	}
+	free_pages_in(mm, v->start, v->end, v->prot & VM_KERNEL);
+	*pp = v->next;
+	kfree(v);
+}
+
+int vm_sync(struct mm *mm, uint64_t start, uint64_t len)
+{
+	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
+	int err = 0;
+
+	if (start & (PAGE_SIZE - 1) || end < start)
+		return -EINVAL;
+	for (struct vma *v = mm->vmas; !err && v && v->start < end; v = v->next)
+		if (v->file && v->end > start)
+			err = write_back(mm, v, start, end);
+	return err;
+}
+
+int vm_map_shared(struct mm *mm, uint64_t start, uint64_t len, unsigned prot,
+		  struct inode *file, uint64_t off)
+{
+	int err = vm_map_fixed(mm, start, len, prot | VM_SHARED);
+	struct vma *v = err ? NULL : vma_find(mm, start);
+
+	for (uint64_t va = start; v && va < v->end; va += PAGE_SIZE)
+		if (!populate(mm, va, v, false))
+			err = -ENOMEM;
+	if (!err && file) {
+		v->file = file;
+		v->file_off = off;
+		inode_get(file);
+		if (off < file->size)
+			err = vm_copy_in(mm, start, file->data + off, MIN(len, file->size - off));
+	}
+	if (err)
+		vm_unmap(mm, start, len);
+	return err;
+}
+
 int vm_unmap(struct mm *mm, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
@@ -108,9 +176,7 @@ int vm_unmap(struct mm *mm, uint64_t start, uint64_t len)
 		struct vma *v = *pp;
 
 		if (v->start >= start && v->end <= end) {
-			free_pages_in(mm, v->start, v->end, v->prot & VM_KERNEL);
-			*pp = v->next;
-			kfree(v);
+			vma_free(mm, v, pp);
 		} else {
 			pp = &v->next;
 		}
@@ -350,9 +416,7 @@ void vm_release(struct mm *mm)
 	while (mm->vmas) {
 		struct vma *v = mm->vmas;
 
-		free_pages_in(mm, v->start, v->end, v->prot & VM_KERNEL);
-		mm->vmas = v->next;
-		kfree(v);
+		vma_free(mm, v, &mm->vmas);
 	}
 	/* Leaves are gone; free the table pages of the user half. */
 	free_tables(mm->root, 3, 256);
@@ -370,6 +434,8 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 	if (!nv)
 		return -ENOMEM;
 	*nv = *v;
+	if (nv->file)
+		inode_get(nv->file);
 	vma_insert(dst, nv);
 	for (uint64_t va = v->start; va < v->end; va += PAGE_SIZE) {
 		pte_t *e = paging_walk(src->root, va, false);
@@ -381,8 +447,10 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 		if (!(v->prot & VM_KERNEL)) {
 			if (page_ref_get(*e & PTE_ADDR_MASK))
 				return -ENOMEM;
-			*e = (*e | PTE_COW) & ~PTE_W;
-			paging_flush(va);
+			if (!(v->prot & VM_SHARED)) {
+				*e = (*e | PTE_COW) & ~PTE_W;
+				paging_flush(va);
+			}
 		}
 		d = paging_walk(dst->root, va, true);
 		if (!d) {

@@ -9,6 +9,7 @@
 #define VM_WRITE 0x2
 #define VM_EXEC 0x4
 #define VM_KERNEL 0x8  /* pages of the kernel image (vDSO): never freed or copied */
+#define VM_SHARED 0x10 /* MAP_SHARED: forks share the pages; file contents written back */
 
 #define USER_STACK_TOP 0x7ffffffff000UL
 #define USER_STACK_MAX (8UL << 20)
@@ -17,9 +18,13 @@
 #define USER_SPACE_END 0x800000000000UL
 
 /* A mapped range [start, end) of a user address space, page aligned. */
+struct inode;
+
 struct vma {
 	uint64_t start, end;
 	unsigned prot;  /* VM_* */
+	struct inode *file;  /* shared file mapping: written back on msync/munmap */
+	uint64_t file_off;   /* file offset of start */
 	struct vma *next;  /* sorted by start */
 };
 
@@ -42,6 +47,14 @@ void vm_release(struct mm *mm);
 /* Maps [start, start+len) with prot, replacing what was there. Pages are
  * allocated on first touch. Returns 0 or -errno. */
 int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);
+/* A MAP_SHARED mapping: every page is allocated now, so forks share them
+ * all; with file, it starts with the file's contents from off, which
+ * vm_sync writes back. Returns 0 or -errno. */
+int vm_map_shared(struct mm *mm, uint64_t start, uint64_t len, unsigned prot,
+		  struct inode *file, uint64_t off);
+/* Writes shared file mappings overlapping [start, start+len) back to their
+ * files (msync). */
+int vm_sync(struct mm *mm, uint64_t start, uint64_t len);
 /* Maps page-aligned kernel memory at start, read-only (plus VM_EXEC). */
 int vm_map_kernel(struct mm *mm, uint64_t start, const void *kaddr, uint64_t len,
 		  unsigned prot);

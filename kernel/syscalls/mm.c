@@ -1,10 +1,11 @@
-/* mm.c: memory syscalls: brk, mmap, munmap, mprotect, madvise. */
+/* mm.c: memory syscalls: brk, mmap, msync, munmap, mprotect, madvise, mremap. */
 #include "kernel.h"
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/vm.h"
 #include "sched/proc.h"
 #include "syscalls/syscall.h"
+#include <linux/fcntl.h>
 #include <linux/mman.h>
 #include <linux/stat.h>
 
@@ -19,27 +20,40 @@ static long sys_brk(unsigned long addr)
 	return vm_brk(current()->mm, addr);
 }
 
-/* syscall-partial: mmap: file mappings are private copies (MAP_SHARED writes do not reach the file) */
-/* File mappings are private copies: the image lives in memory already and
- * nothing in the VM shares it writably. */
-static long map_file(struct mm *mm, uint64_t addr, size_t len, int fd, off_t off)
+/* syscall-partial: mmap: a MAP_SHARED file mapping reaches the file on msync and munmap, and is shared only with forks (another mmap of the file gets its own copy) */
+/* The file behind a mapping: a regular file opened for reading (and for
+ * writing, to write through a shared mapping). */
+static long mapped_file(int fd, bool shared_write, struct inode **out)
 {
 	struct file *f = fd_get(fd);
-	struct inode *ino = f ? f->inode : NULL;
 
 	if (!f)
 		return -EBADF;
-	if (!ino || !S_ISREG(ino->mode))
+	if (!f->inode || !S_ISREG(f->inode->mode))
 		return -ENODEV;
-	if ((uint64_t)off >= ino->size)
-		return 0;
-	return vm_copy_in(mm, addr, ino->data + off, MIN(len, ino->size - off));
+	if ((f->flags & O_ACCMODE) == O_WRONLY ||
+	    (shared_write && (f->flags & O_ACCMODE) != O_RDWR))
+		return -EACCES;
+	*out = f->inode;
+	return 0;
+}
+
+/* A private file mapping is a copy: the file lives in memory already. */
+static long map_private(struct mm *mm, uint64_t addr, size_t len, unsigned prot,
+			struct inode *in, off_t off)
+{
+	long err = vm_map_fixed(mm, addr, len, prot);
+
+	if (!err && in && (uint64_t)off < in->size)
+		err = vm_copy_in(mm, addr, in->data + off, MIN(len, in->size - off));
+	return err;
 }
 
 static long sys_mmap(unsigned long addr, size_t len, unsigned long prot,
 		     unsigned long flags, int fd, off_t off)
 {
 	struct mm *mm = current()->mm;
+	struct inode *in = NULL;
 	long err;
 
 	if (!len || (off & (PAGE_SIZE - 1)) || len > USER_SPACE_END)
@@ -53,14 +67,27 @@ static long sys_mmap(unsigned long addr, size_t len, unsigned long prot,
 		if (!addr)
 			return -ENOMEM;
 	}
-	err = vm_map_fixed(mm, addr, len, vm_prot(prot));
-	if (!err && !(flags & MAP_ANONYMOUS))
-		err = map_file(mm, addr, len, fd, off);
+	if (!(flags & MAP_ANONYMOUS) &&
+	    (err = mapped_file(fd, (flags & MAP_SHARED) && (prot & PROT_WRITE), &in)))
+		return err;
+	if (flags & MAP_SHARED)
+		err = vm_map_shared(mm, addr, len, vm_prot(prot), in, off);
+	else
+		err = map_private(mm, addr, len, vm_prot(prot), in, off);
 	if (err) {
 		vm_unmap(mm, addr, len);
 		return err;
 	}
 	return addr;
+}
+
+/* Shared file mappings write back at once, so every flag means the same. */
+static long sys_msync(unsigned long addr, size_t len, int flags)
+{
+	if (flags & ~(MS_ASYNC | MS_SYNC | MS_INVALIDATE) ||
+	    ((flags & MS_ASYNC) && (flags & MS_SYNC)))
+		return -EINVAL;
+	return vm_sync(current()->mm, addr, len);
 }
 
 static long sys_munmap(unsigned long addr, size_t len)
@@ -95,6 +122,7 @@ static long sys_mremap(unsigned long addr, size_t old_len, size_t new_len,
 SYSCALL(brk, sys_brk, "x");
 SYSCALL(mmap, sys_mmap, "xuxxfx");
 SYSCALL(munmap, sys_munmap, "xu");
+SYSCALL(msync, sys_msync, "xux");
 SYSCALL(mprotect, sys_mprotect, "xux");
 SYSCALL(madvise, sys_madvise, "xud");
 SYSCALL(mremap, sys_mremap, "xuuxx");
