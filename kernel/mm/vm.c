@@ -129,6 +129,17 @@ static void vma_free(struct mm *mm, struct vma *v, struct vma **pp)
 	kfree(v);
 }
 
+uint64_t vm_shared_phys(struct mm *mm, uint64_t uaddr)
+{
+	struct vma *v = vma_find(mm, uaddr);
+	pte_t *e;
+
+	if (!v || !(v->prot & VM_SHARED))
+		return 0;
+	e = populate(mm, ALIGN_DOWN(uaddr, PAGE_SIZE), v, false);
+	return e ? (*e & PTE_ADDR_MASK) | (uaddr & (PAGE_SIZE - 1)) : 0;
+}
+
 int vm_sync(struct mm *mm, uint64_t start, uint64_t len)
 {
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);

@@ -52,6 +52,9 @@ int vm_map_fixed(struct mm *mm, uint64_t start, uint64_t len, unsigned prot);
  * vm_sync writes back. Returns 0 or -errno. */
 int vm_map_shared(struct mm *mm, uint64_t start, uint64_t len, unsigned prot,
 		  struct inode *file, uint64_t off);
+/* The physical address behind uaddr if it lies in MAP_SHARED memory (the
+ * page is made present), else 0: shared futexes are keyed by it. */
+uint64_t vm_shared_phys(struct mm *mm, uint64_t uaddr);
 /* Writes shared file mappings overlapping [start, start+len) back to their
  * files (msync). */
 int vm_sync(struct mm *mm, uint64_t start, uint64_t len);

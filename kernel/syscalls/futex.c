@@ -1,16 +1,17 @@
 /* futex.c: futex(2): sleeping on a user word until another thread wakes
  * it, which pthread mutexes, condition variables and joins are built on.
  *
- * Waiters are keyed by (address space, user address) whether the futex is
- * private or shared: tasks that share memory in wisp share the struct mm
- * (threads, vfork children), and a fork child's pages are copy-on-write, so
- * a key on the physical page would change under a waiter at the first write
- * (and MAP_SHARED memory shared across fork does not exist yet).
+ * Waiters are keyed by (address space, user address), except for shared
+ * futexes in MAP_SHARED memory, keyed by physical address: processes map
+ * those pages at different addresses, and such pages never move (they are
+ * not copy-on-write). Other memory is private to one address space or
+ * copy-on-write, where a physical key would change under a waiter.
  */
 #include <linux/futex.h>
 #include <linux/time_types.h>
 #include "clock.h"
 #include "mm/uaccess.h"
+#include "mm/vm.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
 #include "syscalls/futex.h"
@@ -22,7 +23,7 @@
 /* A sleeping task, on its own kernel stack; the task sleeps on the waiter
  * itself, so a wake reaches exactly the tasks it picked. */
 struct futex_waiter {
-	struct mm *mm;
+	const void *space;  /* the struct mm, or NULL for a physical address */
 	uint64_t uaddr;
 	uint32_t bitset;
 	bool woken;
@@ -31,9 +32,23 @@ struct futex_waiter {
 
 static struct futex_waiter *buckets[FUTEX_BUCKETS];
 
-static struct futex_waiter **bucket(struct mm *mm, uint64_t uaddr)
+struct futex_key {
+	const void *space;
+	uint64_t addr;
+};
+
+/* shared: the operation lacks FUTEX_PRIVATE_FLAG. */
+static struct futex_key key_of(uint64_t uaddr, bool shared)
 {
-	uint64_t h = ((uint64_t)mm ^ uaddr) * 0x9e3779b97f4a7c15ULL;
+	struct mm *mm = current()->mm;
+	uint64_t pa = shared ? vm_shared_phys(mm, uaddr) : 0;
+
+	return pa ? (struct futex_key){ NULL, pa } : (struct futex_key){ mm, uaddr };
+}
+
+static struct futex_waiter **bucket(const void *space, uint64_t uaddr)
+{
+	uint64_t h = ((uint64_t)space ^ uaddr) * 0x9e3779b97f4a7c15ULL;
 
 	return &buckets[h >> 58];  /* the top 6 bits: 64 buckets */
 }
@@ -41,7 +56,7 @@ static struct futex_waiter **bucket(struct mm *mm, uint64_t uaddr)
 /* Appends, so waiters are woken in the order they came. */
 static void enqueue(struct futex_waiter *w)
 {
-	struct futex_waiter **pp = bucket(w->mm, w->uaddr);
+	struct futex_waiter **pp = bucket(w->space, w->uaddr);
 
 	while (*pp)
 		pp = &(*pp)->next;
@@ -51,7 +66,7 @@ static void enqueue(struct futex_waiter *w)
 
 static void dequeue(struct futex_waiter *w)
 {
-	struct futex_waiter **pp = bucket(w->mm, w->uaddr);
+	struct futex_waiter **pp = bucket(w->space, w->uaddr);
 
 	while (*pp != w)
 		pp = &(*pp)->next;
@@ -60,14 +75,14 @@ static void dequeue(struct futex_waiter *w)
 
 /* Wakes up to n waiters on (mm, uaddr) whose bitset meets bitset, then
  * moves up to nmove of the rest to uaddr2. Returns how many it did both. */
-static long wake_and_move(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset,
-			  uint64_t uaddr2, int nmove)
+static long wake_and_move(struct futex_key k, int n, uint32_t bitset,
+			  struct futex_key k2, int nmove)
 {
-	struct futex_waiter **pp = bucket(mm, uaddr), *w;
+	struct futex_waiter **pp = bucket(k.space, k.addr), *w;
 	long woken = 0, moved = 0;
 
 	while ((w = *pp) && (woken < n || moved < nmove)) {
-		if (w->mm != mm || w->uaddr != uaddr || !(w->bitset & bitset)) {
+		if (w->space != k.space || w->uaddr != k.addr || !(w->bitset & bitset)) {
 			pp = &w->next;
 			continue;
 		}
@@ -77,7 +92,8 @@ static long wake_and_move(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset,
 			sched_wakeup(w);
 			woken++;
 		} else {
-			w->uaddr = uaddr2;
+			w->space = k2.space;
+			w->uaddr = k2.addr;
 			enqueue(w);
 			moved++;
 		}
@@ -85,14 +101,19 @@ static long wake_and_move(struct mm *mm, uint64_t uaddr, int n, uint32_t bitset,
 	return woken + moved;
 }
 
+/* Thread exit (CLONE_CHILD_CLEARTID): glibc and musl wait on it shared. */
 int futex_wake(uint64_t uaddr, int n)
 {
-	return wake_and_move(current()->mm, uaddr, n, FUTEX_BITSET_MATCH_ANY, 0, 0);
+	struct futex_key none = { 0 };
+
+	return wake_and_move(key_of(uaddr, true), n, FUTEX_BITSET_MATCH_ANY, none, 0);
 }
 
-static long futex_wait(uint64_t uaddr, uint32_t val, uint64_t deadline, uint32_t bitset)
+static long futex_wait(uint64_t uaddr, bool shared, uint32_t val, uint64_t deadline,
+		       uint32_t bitset)
 {
-	struct futex_waiter w = { .mm = current()->mm, .uaddr = uaddr, .bitset = bitset };
+	struct futex_key k = key_of(uaddr, shared);
+	struct futex_waiter w = { .space = k.space, .uaddr = k.addr, .bitset = bitset };
 	uint32_t cur;
 	long err;
 
@@ -147,7 +168,8 @@ static long sys_futex(uint32_t *uaddr, int op, uint32_t val,
 		      const struct __kernel_timespec *uts, uint32_t *uaddr2, uint32_t val3)
 {
 	int cmd = op & FUTEX_CMD_MASK;
-	bool realtime = op & FUTEX_CLOCK_REALTIME;
+	bool realtime = op & FUTEX_CLOCK_REALTIME, shared = !(op & FUTEX_PRIVATE_FLAG);
+	struct futex_key none = { 0 };
 	int val2 = (int)(uintptr_t)uts;
 	uint64_t deadline, addr = (uint64_t)uaddr;
 	uint32_t cur;
@@ -163,15 +185,15 @@ static long sys_futex(uint32_t *uaddr, int op, uint32_t val,
 		/* fall through */
 	case FUTEX_WAIT_BITSET:
 		err = deadline_of(uts, cmd, realtime, &deadline);
-		return err ? err : futex_wait(addr, val, deadline, val3);
+		return err ? err : futex_wait(addr, shared, val, deadline, val3);
 	case FUTEX_WAKE:
 		val3 = FUTEX_BITSET_MATCH_ANY;
 		/* fall through */
 	case FUTEX_WAKE_BITSET:
 		if (!val3)
 			return -EINVAL;
-		return wake_and_move(current()->mm, addr, (int)MIN(val, (uint32_t)INT32_MAX), val3,
-				     0, 0);
+		return wake_and_move(key_of(addr, shared), (int)MIN(val, (uint32_t)INT32_MAX),
+				     val3, none, 0);
 	case FUTEX_CMP_REQUEUE:
 		if (copy_from_user(&cur, uaddr, sizeof(cur)))
 			return -EFAULT;
@@ -181,8 +203,8 @@ static long sys_futex(uint32_t *uaddr, int op, uint32_t val,
 	case FUTEX_REQUEUE:
 		if ((int)val < 0 || val2 < 0 || ((uint64_t)uaddr2 & 3))
 			return -EINVAL;
-		return wake_and_move(current()->mm, addr, val, FUTEX_BITSET_MATCH_ANY,
-				     (uint64_t)uaddr2, val2);
+		return wake_and_move(key_of(addr, shared), val, FUTEX_BITSET_MATCH_ANY,
+				     key_of((uint64_t)uaddr2, shared), val2);
 	default:
 		/* FUTEX_WAKE_OP and the priority-inheritance operations. */
 		return -ENOSYS;
