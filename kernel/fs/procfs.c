@@ -1,6 +1,7 @@
 /* procfs.c: /proc and the little of /sys programs read: files generated at
  * open time, computed symlinks, and directories (/proc, /proc/PID/fd) kept
  * in step with the processes and their fds by the tmpfs refresh hook. */
+#include <linux/elf.h>
 #include <linux/fcntl.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
@@ -12,10 +13,13 @@
 #include "mm/page.h"
 #include "mm/vm.h"
 #include "platform.h"
+#include "random.h"
 #include "sched/proc.h"
 #include "syscalls/signal.h"
+#include "version.h"
 
 #define NS_PER_S 1000000000ULL
+#define WISP_DEV 0x10  /* st_dev of every file, as syscalls/fs.c reports it */
 #define USER_HZ 100
 /* inode->priv of a procfs node: the pid it shows (0: none) and an index
  * into entries[] or, for /proc/PID/fd/N, the fd. */
@@ -101,6 +105,23 @@ static void comm_of(const struct proc *p, char out[16])
 	const char *exe = p->exe_path ? p->exe_path : "", *base = strrchr(exe, '/');
 
 	strlcpy(out, base ? base + 1 : exe, 16);
+}
+
+/* The thread whose tid is the pid, or another if it has ended. */
+static struct task *main_thread(const struct proc *p)
+{
+	for (struct task *t = p->threads; t; t = t->proc_next)
+		if (t->tid == p->pid)
+			return t;
+	return p->threads;
+}
+
+/* One thread's state (t), or the process's (t NULL). */
+static char state_of_task(const struct proc *p, const struct task *t)
+{
+	if (p->zombie)
+		return 'Z';
+	return t && t->state == TASK_SLEEPING ? 'S' : 'R';
 }
 
 static char state_of(const struct proc *p)
@@ -211,10 +232,52 @@ static void show_comm(struct procbuf *b, struct proc *p)
 	buf_printf(b, "%s\n", comm);
 }
 
+/* The program's own ELF image, to name its mappings: VMAs record no file,
+ * but exec put the image's PT_LOAD segments at a known load bias. */
+struct exe_image {
+	const char *path;
+	const struct inode *in;
+	const Elf64_Ehdr *eh;
+	uint64_t bias;
+};
+
+static bool exe_image(const struct proc *p, struct exe_image *x)
+{
+	struct inode *in;
+	const Elf64_Ehdr *eh;
+
+	if (!p->exe_path || vfs_lookup(p->exe_path, &in) || !S_ISREG(in->mode) ||
+	    in->size < sizeof(*eh))
+		return false;
+	eh = (const void *)in->data;
+	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(Elf64_Phdr) ||
+	    eh->e_phoff > in->size || eh->e_phnum > (in->size - eh->e_phoff) / sizeof(Elf64_Phdr))
+		return false;
+	*x = (struct exe_image){ p->exe_path, in, eh, eh->e_type == ET_DYN ? USER_PIE_BASE : 0 };
+	return true;
+}
+
+/* The file offset of the image page at addr if a PT_LOAD segment maps it. */
+static bool exe_offset(const struct exe_image *x, uint64_t addr, uint64_t *off)
+{
+	const Elf64_Phdr *ph = (const void *)((const char *)x->eh + x->eh->e_phoff);
+
+	for (int i = 0; i < x->eh->e_phnum; i++, ph++) {
+		uint64_t lo = ALIGN_DOWN(x->bias + ph->p_vaddr, PAGE_SIZE);
+		uint64_t hi = ALIGN_UP(x->bias + ph->p_vaddr + ph->p_memsz, PAGE_SIZE);
+
+		if (ph->p_type == PT_LOAD && addr >= lo && addr < hi) {
+			*off = ALIGN_DOWN(ph->p_offset, PAGE_SIZE) + (addr - lo);
+			return true;
+		}
+	}
+	return false;
+}
+
 static const char *vma_name(const struct mm *mm, const struct vma *v)
 {
 	if (v->prot & VM_KERNEL)
-		return "[vdso]";
+		return v->prot & VM_EXEC ? "[vdso]" : "[vvar]";
 	if (v->end == USER_STACK_TOP)
 		return "[stack]";
 	if (v->start >= mm->brk_start && v->end <= ALIGN_UP(mm->brk, PAGE_SIZE) &&
@@ -223,21 +286,36 @@ static const char *vma_name(const struct mm *mm, const struct vma *v)
 	return "";
 }
 
+/* As Linux: the fields and a space, then a name from column 73 on (or after
+ * one more space). */
 static void show_maps(struct procbuf *b, struct proc *p)
 {
+	struct exe_image x = { 0 };
+	bool have_exe = p->mm && exe_image(p, &x);
+
 	for (const struct vma *v = p->mm ? p->mm->vmas : NULL; v; v = v->next) {
 		const char *name = vma_name(p->mm, v);
+		uint64_t off = 0, ino = 0;
+		int n;
 
-		buf_printf(b, "%08lx-%08lx %c%c%cp 00000000 00:00 0%*s%s\n", v->start, v->end,
+		if (!name[0] && have_exe && exe_offset(&x, v->start, &off)) {
+			name = x.path;
+			ino = x.in->ino;
+		}
+		n = snprintf(NULL, 0, "%08lx-%08lx ---p %08lx 00:00 %lu", v->start, v->end,
+			     off, ino);
+		buf_printf(b, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu %*s%s\n", v->start, v->end,
 			   v->prot & VM_READ ? 'r' : '-', v->prot & VM_WRITE ? 'w' : '-',
-			   v->prot & VM_EXEC ? 'x' : '-', name[0] ? 26 : 0, "", name);
+			   v->prot & VM_EXEC ? 'x' : '-', off, ino ? WISP_DEV : 0, ino,
+			   name[0] ? MAX(72 - n, 1) : 0, "", name);
 	}
 }
 
-static void show_pid_stat(struct procbuf *b, struct proc *p)
+/* /proc/PID/stat, or with a thread (t) /proc/PID/task/TID/stat. */
+static void stat_of(struct procbuf *b, struct proc *p, struct task *thread)
 {
 	struct mem_sizes m = mem_sizes(p);
-	struct task *t = p->threads;
+	struct task *t = thread ? thread : main_thread(p);
 	struct mm *mm = p->mm;
 	uint64_t ign, cgt;
 	char comm[16];
@@ -248,20 +326,32 @@ static void show_pid_stat(struct procbuf *b, struct proc *p)
 	buf_printf(b, "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 %lu %lu "
 		   "18446744073709551615 0 0 %lu 0 0 %lu %lu %lu %lu 0 0 0 17 0 0 0 0 0 0 "
 		   "0 0 %lu %lu %lu %lu %lu %d\n",
-		   p->pid, comm, state_of(p), p->ppid, p->pgid, p->sid, thread_count(p),
+		   thread ? thread->tid : p->pid, comm,
+		   thread ? state_of_task(p, thread) : state_of(p), p->ppid, p->pgid, p->sid, thread_count(p),
 		   m.total, m.rss / PAGE_SIZE, USER_STACK_TOP, p->sigpending,
 		   t ? t->sigmask : 0, ign, cgt, mm ? mm->brk_start : 0,
 		   mm ? mm->arg_start : 0, mm ? mm->arg_end : 0, mm ? mm->env_start : 0,
 		   mm ? mm->env_end : 0, p->zombie ? p->wait_status : 0);
 }
 
-static void show_status(struct procbuf *b, struct proc *p)
+static void show_pid_stat(struct procbuf *b, struct proc *p)
+{
+	stat_of(b, p, NULL);
+}
+
+static void show_task_stat(struct procbuf *b, struct proc *p, struct task *t)
+{
+	stat_of(b, p, t);
+}
+
+/* /proc/PID/status, or with a thread (t) /proc/PID/task/TID/status. */
+static void status_of(struct procbuf *b, struct proc *p, struct task *thread)
 {
 	static const char *const names[] = { ['R'] = "running", ['S'] = "sleeping",
 					     ['Z'] = "zombie" };
 	struct mem_sizes m = mem_sizes(p);
-	struct task *t = p->threads;
-	char comm[16], st = state_of(p);
+	struct task *t = thread ? thread : main_thread(p);
+	char comm[16], st = thread ? state_of_task(p, thread) : state_of(p);
 	uint64_t ign, cgt;
 
 	comm_of(p, comm);
@@ -269,7 +359,7 @@ static void show_status(struct procbuf *b, struct proc *p)
 	buf_printf(b, "Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\n"
 		   "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"
 		   "FDSize:\t%d\nGroups:\t\n", comm, p->umask, st, names[(int)st], p->pid,
-		   p->pid, p->ppid, FD_MAX);
+		   thread ? thread->tid : p->pid, p->ppid, FD_MAX);
 	buf_printf(b, "VmPeak:\t%8lu kB\nVmSize:\t%8lu kB\nVmLck:\t       0 kB\n"
 		   "VmHWM:\t%8lu kB\nVmRSS:\t%8lu kB\nVmData:\t%8lu kB\nVmStk:\t%8lu kB\n",
 		   m.total >> 10, m.total >> 10, m.rss >> 10, m.rss >> 10, m.data >> 10,
@@ -284,6 +374,16 @@ static void show_status(struct procbuf *b, struct proc *p)
 		   "Cpus_allowed:\t1\nCpus_allowed_list:\t0\nMems_allowed:\t1\n"
 		   "Mems_allowed_list:\t0\nvoluntary_ctxt_switches:\t0\n"
 		   "nonvoluntary_ctxt_switches:\t0\n");
+}
+
+static void show_status(struct procbuf *b, struct proc *p)
+{
+	status_of(b, p, NULL);
+}
+
+static void show_task_status(struct procbuf *b, struct proc *p, struct task *t)
+{
+	status_of(b, p, t);
 }
 
 /* ------------------------------------------------------ global files */
@@ -446,9 +546,75 @@ static void show_cpu_list(struct procbuf *b, struct proc *p)
 	buf_printf(b, "0\n");
 }
 
+/* ------------------------------------------------------ /proc/sys */
+
+static void show_ostype(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, "Linux\n");
+}
+
+/* The release uname(2) reports (syscalls/info.c). */
+static void show_osrelease(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, KERNEL_RELEASE "\n");
+}
+
+static void show_hostname(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, "wisp\n");
+}
+
+static void show_pid_max(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, "4194304\n");
+}
+
+static void show_zero(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, "0\n");
+}
+
+/* 16 random bytes as a version 4 (random) UUID. */
+static void put_uuid(struct procbuf *b, uint8_t u[16])
+{
+	u[6] = (u[6] & 0x0f) | 0x40;
+	u[8] = (u[8] & 0x3f) | 0x80;
+	buf_printf(b, "%02x%02x%02x%02x-%02x%02x-%02x%02x-%02x%02x-%02x%02x%02x%02x%02x%02x\n",
+		   u[0], u[1], u[2], u[3], u[4], u[5], u[6], u[7], u[8], u[9], u[10], u[11],
+		   u[12], u[13], u[14], u[15]);
+}
+
+static void show_uuid(struct procbuf *b, struct proc *p)
+{
+	uint8_t u[16];
+
+	(void)p;
+	random_bytes(u, sizeof(u));
+	put_uuid(b, u);
+}
+
+/* Made on first use: the same for the whole boot. */
+static void show_boot_id(struct procbuf *b, struct proc *p)
+{
+	static uint8_t id[16];
+	static bool made;
+
+	(void)p;
+	if (!made) {
+		random_bytes(id, sizeof(id));
+		made = true;
+	}
+	put_uuid(b, id);
+}
+
 /* --------------------------------------------------------- the nodes */
 
-enum scope { IN_PROC, IN_PID, IN_CPU };
+enum scope { IN_PROC, IN_PID, IN_CPU, IN_SYS_KERNEL, IN_SYS_RANDOM, IN_SYS_VM };
 
 static const struct entry {
 	const char *name;
@@ -462,22 +628,84 @@ static const struct entry {
 	{ "comm", IN_PID, show_comm }, { "maps", IN_PID, show_maps },
 	{ "stat", IN_PID, show_pid_stat }, { "status", IN_PID, show_status },
 	{ "mounts", IN_PID, show_mounts },
+	{ "ostype", IN_SYS_KERNEL, show_ostype }, { "osrelease", IN_SYS_KERNEL, show_osrelease },
+	{ "hostname", IN_SYS_KERNEL, show_hostname }, { "pid_max", IN_SYS_KERNEL, show_pid_max },
+	{ "uuid", IN_SYS_RANDOM, show_uuid }, { "boot_id", IN_SYS_RANDOM, show_boot_id },
+	{ "overcommit_memory", IN_SYS_VM, show_zero },
 	{ "online", IN_CPU, show_cpu_list }, { "possible", IN_CPU, show_cpu_list },
 	{ "present", IN_CPU, show_cpu_list },
 };
 
+/* The files of /proc/PID/task/TID: per thread (show_task) or the same as
+ * the process's (show). Their nodes hold the tid and TASK_FILE | index. */
+#define TASK_FILE 0x8000
+static const struct task_entry {
+	const char *name;
+	void (*show_task)(struct procbuf *b, struct proc *p, struct task *t);
+	void (*show)(struct procbuf *b, struct proc *p);
+} task_entries[] = {
+	{ "stat", show_task_stat, NULL }, { "status", show_task_status, NULL },
+	{ "comm", NULL, show_comm }, { "cmdline", NULL, show_cmdline },
+	{ "environ", NULL, show_environ }, { "maps", NULL, show_maps },
+};
+
+struct find_task {
+	int tid;
+	struct task *found;
+};
+
+static void find_task_in(struct proc *p, void *arg)
+{
+	struct find_task *ft = arg;
+
+	for (struct task *t = p->threads; t && !ft->found; t = t->proc_next)
+		if (t->tid == ft->tid)
+			ft->found = t;
+}
+
+/* The thread with id tid in any process, or NULL. */
+static struct task *find_task(int tid)
+{
+	struct find_task ft = { tid, NULL };
+
+	for_each_proc(proc_find(1), find_task_in, &ft);
+	return ft.found;
+}
+
+/* Fills b with what the node of a /proc/PID/task/TID file shows. */
+static int show_task_file(struct procbuf *b, int tid, int n)
+{
+	const struct task_entry *e = &task_entries[n & ~TASK_FILE];
+	struct task *t = find_task(tid);
+
+	if (!t)
+		return -ESRCH;
+	if (e->show_task)
+		e->show_task(b, t->proc, t);
+	else
+		e->show(b, t->proc);
+	return 0;
+}
+
 static int proc_open(struct file *f)
 {
-	const struct entry *e = &entries[NODE_N(f->inode)];
-	int pid = NODE_PID(f->inode);
-	struct proc *p = pid ? proc_find(pid) : NULL;
+	int id = NODE_PID(f->inode), n = NODE_N(f->inode);
+	struct proc *p = id && !(n & TASK_FILE) ? proc_find(id) : NULL;
 	struct procbuf *b;
+	int err = 0;
 
-	if (pid && !p)
+	if (id && !(n & TASK_FILE) && !p)
 		return -ESRCH;
 	if (!(b = kzalloc(sizeof(*b))))
 		return -ENOMEM;
-	e->show(b, p);
+	if (n & TASK_FILE)
+		err = show_task_file(b, id, n);
+	else
+		entries[n].show(b, p);
+	if (err) {
+		kfree(b);
+		return err;
+	}
 	f->priv = b;
 	return 0;
 }
@@ -561,6 +789,8 @@ static int file_path(struct file *f, char *buf, size_t size)
 
 	if (S_ISFIFO(in->mode))
 		return snprintf(buf, size, "pipe:[%lu]", in->ino);
+	if (S_ISSOCK(in->mode))
+		return snprintf(buf, size, "socket:[%lu]", in->ino);
 	if (!(in->mode & S_IFMT))
 		return snprintf(buf, size, "anon_inode:%s", in->data);
 	if (S_ISDIR(in->mode))
@@ -616,6 +846,20 @@ static void make_files(struct inode *dir, enum scope scope, int pid)
 	}
 }
 
+static void make_task_files(struct inode *dir, int tid)
+{
+	struct inode *in;
+
+	for (size_t i = 0; i < ARRAY_SIZE(task_entries); i++) {
+		const char *name = task_entries[i].name;
+
+		if (tmpfs_mknod(dir, name, strlen(name), S_IFREG | 0444, &in))
+			continue;
+		in->fops = &proc_file_ops;
+		in->priv = NODE(tid, TASK_FILE | i);
+	}
+}
+
 /* Removes dir's entries, and their entries. */
 static void remove_children(struct inode *dir)
 {
@@ -650,9 +894,37 @@ static void fd_refresh(struct inode *dir)
 	}
 }
 
+static bool is_pid_name(const struct dentry *d, int *pid);
+
+/* /proc/PID/task: one directory per thread. */
+static void task_refresh(struct inode *dir)
+{
+	struct proc *p = proc_find(NODE_PID(dir));
+	struct dentry *d, *next;
+	struct inode *tdir;
+	char name[16];
+	int tid;
+
+	for (d = dir->children; d; d = next) {
+		next = d->next;
+		is_pid_name(d, &tid);
+		if (!p || !find_task(tid) || find_task(tid)->proc != p) {
+			remove_children(d->inode);
+			tmpfs_unlink(dir, d->name, d->len, true);
+		}
+	}
+	for (struct task *t = p ? p->threads : NULL; t; t = t->proc_next) {
+		snprintf(name, sizeof(name), "%d", t->tid);
+		if (!(tdir = make_dir(dir, name, 0555)))
+			continue;  /* there already */
+		tdir->priv = NODE(t->tid, 0);
+		make_task_files(tdir, t->tid);
+	}
+}
+
 static void make_pid_dir(struct proc *p, void *arg)
 {
-	struct inode *root = arg, *dir, *fd;
+	struct inode *root = arg, *dir, *fd, *task;
 	char name[16];
 
 	snprintf(name, sizeof(name), "%d", p->pid);
@@ -666,6 +938,10 @@ static void make_pid_dir(struct proc *p, void *arg)
 	if ((fd = make_dir(dir, "fd", 0500))) {
 		fd->refresh = fd_refresh;
 		fd->priv = NODE(p->pid, 0);
+	}
+	if ((task = make_dir(dir, "task", 0555))) {
+		task->refresh = task_refresh;
+		task->priv = NODE(p->pid, 0);
 	}
 }
 
@@ -696,6 +972,22 @@ static void root_refresh(struct inode *root)
 	for_each_proc(proc_find(1), make_pid_dir, root);
 }
 
+/* /proc/sys/kernel, /proc/sys/kernel/random, /proc/sys/vm. */
+static bool make_sysctl(struct inode *proc)
+{
+	struct inode *sys = make_dir(proc, "sys", 0555);
+	struct inode *kernel = sys ? make_dir(sys, "kernel", 0555) : NULL;
+	struct inode *random = kernel ? make_dir(kernel, "random", 0555) : NULL;
+	struct inode *vm = sys ? make_dir(sys, "vm", 0555) : NULL;
+
+	if (!random || !vm)
+		return false;
+	make_files(kernel, IN_SYS_KERNEL, 0);
+	make_files(random, IN_SYS_RANDOM, 0);
+	make_files(vm, IN_SYS_VM, 0);
+	return true;
+}
+
 void procfs_init(void)
 {
 	struct inode *proc = make_dir(vfs_root(), "proc", 0555);
@@ -704,7 +996,7 @@ void procfs_init(void)
 	struct inode *system = devices ? make_dir(devices, "system", 0755) : NULL;
 	struct inode *cpu = system ? make_dir(system, "cpu", 0755) : NULL;
 
-	if (!proc || !cpu || !make_link(proc, "self", "", self_link, NULL) ||
+	if (!proc || !cpu || !make_link(proc, "self", "", self_link, NULL) || !make_sysctl(proc) ||
 	    !make_dir(cpu, "cpu0", 0755))
 		panic("procfs: out of memory");
 	proc->refresh = root_refresh;

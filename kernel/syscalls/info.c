@@ -8,6 +8,7 @@
 #include "lib/string.h"
 #include "clock.h"
 #include "random.h"
+#include "version.h"
 #include <linux/utsname.h>
 #include <linux/sysinfo.h>
 #include <linux/resource.h>
@@ -15,13 +16,11 @@
 
 static long sys_uname(struct new_utsname *ubuf)
 {
-	/* glibc refuses to run on kernels older than it was built for, so the
-	 * release must look like a recent Linux. */
 	static const struct new_utsname u = {
 		.sysname = "Linux",
 		.nodename = "wisp",
-		.release = "6.1.0-wisp",
-		.version = "#1 SMP wisp",
+		.release = KERNEL_RELEASE,
+		.version = KERNEL_VERSION_STRING,
 		.machine = "x86_64",
 		.domainname = "(none)",
 	};

@@ -6,9 +6,11 @@
 #include "sched/proc.h"
 #include "sched/sched.h"
 #include "clock.h"
+#include "fs/poll.h"
 #include "lib/string.h"
 #include "mm/uaccess.h"
 #include "mm/kmalloc.h"
+#include <linux/fcntl.h>
 #include <linux/signal.h>
 #include <linux/time_types.h>
 
@@ -209,21 +211,22 @@ static bool wants(const struct task *t, int sig)
 /* A process-directed signal is pending: wakes a thread that will take it,
  * preferably the current one (sched_interrupt does nothing to a running
  * task, which sees the signal on its way out; but the idle loop firing a
- * timer runs as the task that went to sleep). */
-static void wake_for_process(struct proc *p, int sig)
+ * timer runs as the task that went to sleep). False if no thread wants it. */
+static bool wake_for_process(struct proc *p, int sig)
 {
 	struct task *self = current_task(), *t;
 
 	if (self && self->proc == p && wants(self, sig)) {
 		sched_interrupt(self);
-		return;
+		return true;
 	}
 	for (t = p->threads; t; t = t->proc_next) {
 		if (wants(t, sig)) {
 			sched_interrupt(t);
-			return;
+			return true;
 		}
 	}
+	return false;
 }
 
 /* Sends info to p, or only to its thread t if t is not NULL. */
@@ -231,6 +234,7 @@ static int send(struct proc *p, struct task *t, const siginfo_t *info)
 {
 	int sig = info->si_signo, err;
 	struct task *target = t ? t : p->threads;
+	bool woken;
 
 	if (sig == 0 || p->zombie || !target)
 		return 0;
@@ -243,9 +247,13 @@ static int send(struct proc *p, struct task *t, const siginfo_t *info)
 	if (err)
 		return err;
 	if (!t)
-		wake_for_process(p, sig);
-	else if (wants(t, sig))
+		woken = wake_for_process(p, sig);
+	else if ((woken = wants(t, sig)))
 		sched_interrupt(t);
+	/* A signal no thread takes now stays pending: signalfd readers and
+	 * pollers may be waiting for it. */
+	if (!woken)
+		poll_notify();
 	return 0;
 }
 
@@ -729,6 +737,40 @@ static long sys_rt_sigtimedwait(const uint64_t *uset, siginfo_t *uinfo,
 	return sig;
 }
 SYSCALL(rt_sigtimedwait, sys_rt_sigtimedwait, "pppu");
+
+/* ---- signalfd: reading signals as data (the file is fs/signalfd.c) ---- */
+
+uint64_t signal_pending_in(uint64_t mask)
+{
+	struct task *t = current_task();
+
+	return (t->sigpending | t->proc->sigpending) & mask;
+}
+
+int signal_dequeue(uint64_t mask, siginfo_t *info)
+{
+	return take(current_task(), mask & ~UNBLOCKABLE, info);
+}
+
+static long sys_signalfd4(int fd, const uint64_t *umask, size_t sizemask, int flags)
+{
+	uint64_t mask;
+
+	if (flags & ~(O_CLOEXEC | O_NONBLOCK))
+		return -EINVAL;
+	if (sizemask != sizeof(mask))
+		return -EINVAL;
+	if (copy_from_user(&mask, umask, sizeof(mask)))
+		return -EFAULT;
+	return signalfd_setup(fd, mask & ~UNBLOCKABLE, flags);
+}
+SYSCALL(signalfd4, sys_signalfd4, "dpux");
+
+static long sys_signalfd(int fd, const uint64_t *umask, size_t sizemask)
+{
+	return sys_signalfd4(fd, umask, sizemask, 0);
+}
+SYSCALL(signalfd, sys_signalfd, "dpu");
 
 /* ---- kill and friends ---- */
 

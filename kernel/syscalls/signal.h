@@ -74,6 +74,19 @@ void signal_check_timers(void);
  * "no task has a deadline" is no deadlock. */
 uint64_t signal_next_timer_ns(void);
 
+/* ---- signalfd (fs/signalfd.c) ---- */
+
+struct siginfo;
+/* The signals of mask pending for the calling thread (its own and its
+ * process's), blocked or not. */
+uint64_t signal_pending_in(uint64_t mask);
+/* Takes the next signal of mask pending for the calling thread into *info,
+ * as delivery would; returns it, or 0 if none is pending. */
+int signal_dequeue(uint64_t mask, struct siginfo *info);
+/* signalfd4(2) without the argument checks: a new signalfd for mask, or
+ * the new mask of the signalfd fd (fd >= 0). Returns the fd or -errno. */
+long signalfd_setup(int fd, uint64_t mask, int flags);
+
 /* ---- life cycle ---- */
 
 /* fork: the child gets a copy of the parent's dispositions. 0 or -ENOMEM. */
