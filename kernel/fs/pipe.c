@@ -134,6 +134,11 @@ static unsigned pipe_poll_write(struct file *f)
 	return (PIPE_SIZE - p->count >= PIPE_BUF ? POLLOUT : 0) | (p->readers ? 0 : POLLERR);
 }
 
+static unsigned pipe_poll_rdwr(struct file *f)
+{
+	return (pipe_poll_read(f) & POLLIN) | (pipe_poll_write(f) & POLLOUT);
+}
+
 static long pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 {
 	struct pipe *p = f->priv;
@@ -144,18 +149,26 @@ static long pipe_ioctl(struct file *f, unsigned long cmd, unsigned long arg)
 	return copy_to_user((int *)arg, &n, sizeof(n));
 }
 
+static void pipe_free(struct pipe *p)
+{
+	page_free_n(p->buf, PIPE_PAGES);
+	kfree(p);
+}
+
 static void pipe_release(struct file *f)
 {
 	struct pipe *p = f->priv;
+	unsigned acc = f->flags & O_ACCMODE;
 
-	if ((f->flags & O_ACCMODE) == O_RDONLY)
+	if (acc != O_WRONLY)
 		p->readers--;
-	else
+	if (acc != O_RDONLY)
 		p->writers--;
 	pipe_changed(p);
 	if (!p->readers && !p->writers) {
-		page_free_n(p->buf, PIPE_PAGES);
-		kfree(p);
+		if (f->inode->priv == p)
+			f->inode->priv = NULL;  /* a FIFO gets a new pipe next time */
+		pipe_free(p);
 	}
 }
 
@@ -168,6 +181,52 @@ static const struct file_ops pipe_write_ops = {
 	.write = pipe_write, .ioctl = pipe_ioctl, .release = pipe_release,
 	.poll = pipe_poll_write,
 };
+
+/* O_RDWR on a FIFO: Linux allows it and never blocks the open. */
+static const struct file_ops pipe_rdwr_ops = {
+	.read = pipe_read, .write = pipe_write, .ioctl = pipe_ioctl,
+	.release = pipe_release, .poll = pipe_poll_rdwr,
+};
+
+static struct pipe *pipe_alloc(void)
+{
+	struct pipe *p = kzalloc(sizeof(*p));
+
+	if (p && !(p->buf = page_alloc_n(PIPE_PAGES))) {
+		kfree(p);
+		p = NULL;
+	}
+	return p;
+}
+
+/* Attaches f to the FIFO's pipe and, unless O_NONBLOCK, waits for the
+ * other end to be opened, as open(2) does on a FIFO. */
+static int fifo_open(struct file *f)
+{
+	struct inode *in = f->inode;
+	unsigned acc = f->flags & O_ACCMODE;
+	struct pipe *p = in->priv ? in->priv : pipe_alloc();
+
+	if (!p)
+		return -ENOMEM;
+	if (acc == O_WRONLY && !p->readers && (f->flags & O_NONBLOCK)) {
+		if (!in->priv)
+			pipe_free(p);
+		return -ENXIO;
+	}
+	in->priv = f->priv = p;
+	f->ops = acc == O_RDONLY ? &pipe_read_ops : acc == O_WRONLY ? &pipe_write_ops
+								    : &pipe_rdwr_ops;
+	p->readers += acc != O_WRONLY;
+	p->writers += acc != O_RDONLY;
+	pipe_changed(p);
+	while (!(f->flags & O_NONBLOCK) && (acc == O_RDONLY ? !p->writers : !p->readers))
+		if (sched_sleep(p, 0) == -EINTR)
+			return -EINTR;  /* the caller's file_put undoes the counts */
+	return 0;
+}
+
+const struct file_ops fifo_ops = { .open = fifo_open };
 
 static struct file *pipe_end(struct inode *in, struct pipe *p, bool read, unsigned nonblock)
 {
@@ -187,11 +246,12 @@ static struct file *pipe_end(struct inode *in, struct pipe *p, bool read, unsign
 /* The pipe lives as long as its two open files. */
 int pipe_create(struct file *ends[2], unsigned nonblock)
 {
-	struct pipe *p = kzalloc(sizeof(*p));
+	struct pipe *p = pipe_alloc();
 	struct inode *in = inode_new(S_IFIFO | 0600);
 
-	if (!p || !in || !(p->buf = page_alloc_n(PIPE_PAGES))) {
-		kfree(p);
+	if (!p || !in) {
+		if (p)
+			pipe_free(p);
 		kfree(in);
 		return -ENOMEM;
 	}
@@ -202,8 +262,7 @@ int pipe_create(struct file *ends[2], unsigned nonblock)
 	if (ends[0]) {
 		file_put(ends[0]);  /* frees the pipe and the inode */
 	} else {
-		page_free_n(p->buf, PIPE_PAGES);
-		kfree(p);
+		pipe_free(p);
 		kfree(in);
 	}
 	return -ENOMEM;

@@ -190,6 +190,9 @@ int file_buf_recheck(const void *buf, size_t len, bool write);
 /* The two open files of a new pipe, read end first; nonblock is 0 or
  * O_NONBLOCK. Returns 0 or -ENOMEM. */
 int pipe_create(struct file *ends[2], unsigned nonblock);
+/* Files opened on a FIFO in the file system start with these ops; opening
+ * attaches them to the FIFO's pipe (shared through inode->priv). */
+extern const struct file_ops fifo_ops;
 
 /* ---- anon.c ----
  * Installs a new open file with ops and priv on an inode of its own, which

@@ -933,6 +933,32 @@ static long sys_mkdir(const char *upath, unsigned mode)
 	return sys_mkdirat(AT_FDCWD, upath, mode);
 }
 
+/* syscall-partial: mknodat, mknod: regular files and FIFOs; device nodes are EPERM (the devices in /dev are built in) */
+static long sys_mknodat(int dirfd, const char *upath, unsigned mode, unsigned dev)
+{
+	unsigned type = mode & S_IFMT;
+	struct vfs_name nm;
+	char *buf;
+	long err;
+
+	(void)dev;
+	if (type == S_IFCHR || type == S_IFBLK || type == S_IFSOCK)
+		return -EPERM;
+	if (type != 0 && type != S_IFREG && type != S_IFIFO)
+		return -EINVAL;
+	if ((err = parent_user(dirfd, upath, &nm, &buf)))
+		return err;
+	mode = (type ? type : S_IFREG) | (mode & 07777 & ~current()->umask);
+	err = is_dot(&nm) ? -EEXIST : tmpfs_mknod(nm.dir, nm.name, nm.len, mode, NULL);
+	kfree(buf);
+	return err;
+}
+
+static long sys_mknod(const char *upath, unsigned mode, unsigned dev)
+{
+	return sys_mknodat(AT_FDCWD, upath, mode, dev);
+}
+
 static long do_rmdir(int dirfd, const char *upath)
 {
 	struct vfs_name nm;
@@ -1301,6 +1327,8 @@ SYSCALL(chdir, sys_chdir, "s");
 SYSCALL(fchdir, sys_fchdir, "f");
 SYSCALL(mkdir, sys_mkdir, "sx");
 SYSCALL(mkdirat, sys_mkdirat, "fsx");
+SYSCALL(mknodat, sys_mknodat, "fsxx");
+SYSCALL(mknod, sys_mknod, "sxx");
 SYSCALL(rmdir, sys_rmdir, "s");
 SYSCALL(unlink, sys_unlink, "s");
 SYSCALL(unlinkat, sys_unlinkat, "fsx");
