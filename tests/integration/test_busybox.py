@@ -1,8 +1,6 @@
-"""Debian's static busybox (/bin/busybox) as an unmodified guest program.
-
-The guest kernel has no fork yet, so every applet is a separate `wisp run`,
-and `sh -c` scripts use shell builtins only (echo, read, test, exit,
-redirections). Input files are created in tmp_path and added with --add.
+"""Debian's static busybox (/bin/busybox) as an unmodified guest program:
+single applets, and shell scripts with pipelines, subshells, background
+jobs and FIFOs. Input files are created in tmp_path and added with --add.
 """
 
 import hashlib
@@ -142,3 +140,25 @@ def test_program_found_in_path(run, backend):
     # PROGRAM without a '/' is looked up in the host's PATH (here: /bin/busybox).
     rc, out, err = run(["busybox", "echo", "via PATH"], backend)
     assert (rc, out) == (0, "via PATH\n"), err
+
+
+def test_sh_pipelines_and_subshells(run, backend):
+    script = ("busybox seq 1 100 | busybox grep 7 | busybox wc -l; "
+              "x=outer; (x=inner; echo $x); echo $x; "
+              "echo $(busybox echo nested $(busybox echo deep)); "
+              "busybox sleep 0.1 & wait $!; echo waited $?")
+    rc, out, err = bb(run, backend, "sh", "-c", script)
+    assert (rc, out) == (0, "19\ninner\nouter\nnested deep\nwaited 0\n"), err
+
+
+def test_sh_fifo(run, backend):
+    script = ("busybox mkfifo /tmp/f && (echo through the fifo > /tmp/f &) && "
+              "busybox cat /tmp/f")
+    rc, out, err = bb(run, backend, "sh", "-c", script)
+    assert (rc, out) == (0, "through the fifo\n"), err
+
+
+def test_sh_kill_child(run, backend):
+    script = "busybox sleep 10 & busybox kill -TERM $!; wait $!; echo status $?"
+    rc, out, err = bb(run, backend, "sh", "-c", script)
+    assert (rc, out) == (0, "status 143\n"), err
