@@ -64,6 +64,11 @@ all: $(BUILD)/wisp $(BUILD)/wisp-kernel.elf
 $(BUILD)/wisp: $(HOST_OBJS)
 	$(CC) -o $@ $^
 
+# The same objects linked statically, to run in a guest without glibc
+# (tools/nested-kvm.sh).
+$(BUILD)/wisp-static: $(HOST_OBJS)
+	$(CC) -static -o $@ $^
+
 $(BUILD)/host/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) -c -o $@ $<

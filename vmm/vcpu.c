@@ -240,8 +240,13 @@ static int inject_timer(struct vcpu *v, struct vtimer *t)
 	struct kvm_interrupt irq = { .irq = WISP_TIMER_VECTOR };
 
 	v->run->immediate_exit = 0;
-	if (!t || !t->fired)
+	if (!t || !t->fired) {
+		/* Re-arming cancels a fired timer that was waiting for the window
+		 * (vtimer_arm); asking for the window with nothing to inject would
+		 * make every KVM_RUN exit at once while the guest has IF set. */
+		v->run->request_interrupt_window = 0;
 		return 0;
+	}
 	if (v->run->ready_for_interrupt_injection && v->run->if_flag) {
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			return fail_ioctl("KVM_INTERRUPT", v->id);
