@@ -74,7 +74,8 @@ struct wisp_boot_info {
 
 enum wisp_hypercall {
 	WISP_HC_WRITE = 0,   /* struct wisp_hc_io: write to host stdout/stderr */
-	WISP_HC_READ = 1,    /* struct wisp_hc_io: read from host stdin */
+	WISP_HC_READ = 1,    /* struct wisp_hc_io: read from host stdin; -EINTR
+			      * when the timer fires first (read again) */
 	WISP_HC_EXIT = 2,    /* struct wisp_hc_exit: the program ended */
 	WISP_HC_CLOCK = 3,   /* struct wisp_hc_clock: host time now */
 	WISP_HC_SLEEP = 4,   /* struct wisp_hc_sleep: block the vCPU */

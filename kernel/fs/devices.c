@@ -6,6 +6,8 @@
 #include "lib/string.h"
 #include "platform.h"
 #include "random.h"
+#include "sched/sched.h"
+#include "syscalls/signal.h"
 
 /* st_rdev encoding for small numbers, as Linux's new_encode_dev. */
 #define MKDEV(major, minor) ((major) << 8 | (minor))
@@ -58,11 +60,20 @@ static const struct file_ops random_ops = {
 	.read = random_read, .write = sink_write, .seekable = true,
 };
 
-/* The platform copes with user buffers itself (page by page). */
+/* The platform copes with user buffers itself (page by page). Waiting for
+ * host input blocks the vCPU, so the host cuts the wait short when the
+ * timer fires, and the other tasks run before we wait again. */
 static ssize_t console_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
+	long n;
+
 	(void)f, (void)pos;
-	return platform->read(buf, len);
+	while ((n = platform->read(buf, len)) == -EINTR) {
+		if (signal_pending(current_task()))
+			return -EINTR;
+		sched_preempt_point();
+	}
+	return n;
 }
 
 static ssize_t console_write(struct file *f, const void *buf, size_t len, off_t *pos)

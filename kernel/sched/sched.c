@@ -337,3 +337,12 @@ void sched_timer_interrupt(bool from_user)
 	if (from_user && runq_head)
 		sched_yield();
 }
+
+void sched_preempt_point(void)
+{
+	timer_armed = 0;  /* it fired: that is why we are here */
+	wake_expired();
+	if (runq_head)
+		sched_yield();
+	sched_arm_timer();
+}

@@ -73,6 +73,9 @@ void sched_arm_timer(void);
 /* The timer fired: wakes sleepers whose time has come and preempts a task
  * interrupted in user mode if another one can run. */
 void sched_timer_interrupt(bool from_user);
+/* For kernel code waiting in the host: wakes sleepers whose time has come,
+ * lets the runnable tasks run, and re-arms the timer. */
+void sched_preempt_point(void);
 /* The current task ends; switches away for good. */
 _Noreturn void sched_exit_task(void);
 

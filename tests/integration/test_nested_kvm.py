@@ -71,6 +71,10 @@ def commands(data_dir):
         # guest has interrupts disabled (the interrupt-window path).
         "signals": wisp(prog("signals")),
         "signals_pie": wisp(prog("signals", "glibc-static-pie")),
+        # A task waiting for host stdin must not stop the others.
+        "stdin_wait": "(busybox sleep 2; echo late) | " + wisp(
+            BUSYBOX, "sh", "-c",
+            "exec 3<&0; busybox cat <&3 & busybox sleep 0.3; echo slept; wait"),
     }
 
 
@@ -215,6 +219,10 @@ def test_stdin(nested):
 def test_stdin_big(nested):
     r = check(nested["stdin_big"])
     assert r.stdout.split()[0] == hashlib.md5(STDIN.encode()).hexdigest(), r
+
+
+def test_stdin_wait_lets_others_run(nested):
+    assert check(nested["stdin_wait"]).stdout == "slept\nlate\n"
 
 
 def test_stdin_eof(nested):

@@ -58,17 +58,21 @@ static int64_t write_all(int fd, const uint8_t *buf, uint64_t len)
 	return (int64_t)done;
 }
 
-static int64_t read_some(int fd, uint8_t *buf, uint64_t len)
+/* A read of host stdin blocks the vCPU; when the guest timer fires it
+ * returns -EINTR so the guest kernel can run its other tasks first. */
+static int64_t read_some(struct hc_ctx *ctx, uint8_t *buf, uint64_t len)
 {
 	for (;;) {
-		ssize_t n = read(fd, buf, len);
+		ssize_t n = read(ctx->in_fd, buf, len);
 
 		if (n >= 0)
 			return n;
 		if (errno == EAGAIN)
-			wait_fd(fd, POLLIN);
+			wait_fd(ctx->in_fd, POLLIN);
 		else if (errno != EINTR)
 			return -errno;
+		if (ctx->timer && ctx->timer->fired)
+			return -EINTR;
 	}
 }
 
@@ -89,7 +93,7 @@ static enum hc_result do_io(struct hc_ctx *ctx, unsigned nr, uint32_t gpa)
 	else if (nr == WISP_HC_WRITE && (io.fd == 1 || io.fd == 2))
 		ret = write_all(io.fd == 1 ? ctx->out_fd : ctx->err_fd, buf, io.len);
 	else if (nr == WISP_HC_READ && io.fd == 0)
-		ret = io.len ? read_some(ctx->in_fd, buf, io.len) : 0;
+		ret = io.len ? read_some(ctx, buf, io.len) : 0;
 	else
 		ret = -EBADF;
 	memcpy((uint8_t *)g + offsetof(struct wisp_hc_io, ret), &ret, sizeof(ret));
