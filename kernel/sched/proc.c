@@ -27,6 +27,27 @@ struct proc *proc_find(int pid)
 	return p;
 }
 
+struct proc *proc_next(const struct proc *p)
+{
+	unsigned b = p ? (unsigned)p->pid % PROC_HASH + 1 : 0;
+
+	if (p && p->hash_next)
+		return p->hash_next;
+	for (; b < PROC_HASH; b++)
+		if (by_pid[b])
+			return by_pid[b];
+	return NULL;
+}
+
+struct task *task_find(int tid)
+{
+	for (struct proc *p = proc_next(NULL); p; p = proc_next(p))
+		for (struct task *t = p->threads; t; t = t->proc_next)
+			if (t->tid == tid)
+				return t;
+	return NULL;
+}
+
 /* Process and thread ids share one space, as on Linux. */
 int proc_alloc_id(void)
 {

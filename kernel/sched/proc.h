@@ -34,6 +34,11 @@ struct proc {
 struct proc *current(void);
 /* The process with this pid, or NULL. */
 struct proc *proc_find(int pid);
+/* Every process, zombies included, in no particular order: start with
+ * proc_next(NULL). */
+struct proc *proc_next(const struct proc *p);
+/* The live thread with this id, or NULL. */
+struct task *task_find(int tid);
 /* A fresh id for a process or a thread. */
 int proc_alloc_id(void);
 /* A new process with pid, no threads, no address space: the caller fills it. */

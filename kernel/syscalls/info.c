@@ -87,9 +87,11 @@ static struct rlimit64 limits[RLIM_NLIMITS] = {
 	[RLIMIT_RTTIME] = { RLIM64_INFINITY, RLIM64_INFINITY },
 };
 
-static bool is_self(int pid)
+/* Limits and affinity are the same for every task in the VM; an id only
+ * has to exist. */
+static bool is_task(int pid)
 {
-	return pid == 0 || pid == current()->pid;
+	return pid == 0 || task_find(pid);
 }
 
 /* Reads old limits into *old (if given), then sets *new (if given). */
@@ -116,7 +118,7 @@ static long sys_prlimit64(int pid, unsigned res, const struct rlimit64 *unew,
 	struct rlimit64 new, old;
 	long err;
 
-	if (!is_self(pid))
+	if (!is_task(pid))
 		return -ESRCH;
 	if (unew && copy_from_user(&new, unew, sizeof(new)))
 		return -EFAULT;
@@ -156,7 +158,7 @@ static long sys_sched_getaffinity(int pid, size_t len, uint64_t *umask)
 {
 	uint64_t mask = 1;  /* CPU 0 only */
 
-	if (!is_self(pid))
+	if (!is_task(pid))
 		return -ESRCH;
 	if (len < sizeof(mask) || len % sizeof(mask))
 		return -EINVAL;

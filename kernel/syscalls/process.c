@@ -64,10 +64,10 @@ static long sys_setgroups(int size)
 }
 SYSCALL(setgroups, sys_setgroups, "dp");
 
-/* Only the current process exists: pid 0 and our own pid name it. */
-static bool is_self(int pid)
+/* pid 0 names the caller. */
+static struct proc *proc_arg(int pid)
 {
-	return pid == 0 || pid == current()->pid;
+	return pid ? proc_find(pid) : current();
 }
 
 static long sys_getpgrp(void) { return current()->pgid; }
@@ -75,32 +75,45 @@ SYSCALL(getpgrp, sys_getpgrp, "");
 
 static long sys_getpgid(int pid)
 {
-	return is_self(pid) ? current()->pgid : -ESRCH;
+	struct proc *p = proc_arg(pid);
+
+	return p ? p->pgid : -ESRCH;
 }
 SYSCALL(getpgid, sys_getpgid, "d");
 
+static bool group_in_session(int pgid, int sid)
+{
+	for (struct proc *p = proc_next(NULL); p; p = proc_next(p))
+		if (p->pgid == pgid && p->sid == sid && !p->zombie)
+			return true;
+	return false;
+}
+
+/* A shell moves itself and its children into process groups. */
 static long sys_setpgid(int pid, int pgid)
 {
-	struct proc *p = current();
+	struct proc *self = current(), *p = proc_arg(pid);
 
 	if (pgid < 0)
 		return -EINVAL;
-	if (!is_self(pid))
+	if (!p || (p != self && p->parent != self))
 		return -ESRCH;
-	/* A session leader can't move; with one process the only group it
-	 * can join is its own, new or existing. */
-	if (p->sid == p->pid)
+	if (p->sid == p->pid || p->sid != self->sid)
 		return -EPERM;
-	if (pgid != 0 && pgid != p->pid && pgid != p->pgid)
+	if (!pgid)
+		pgid = p->pid;
+	if (pgid != p->pid && !group_in_session(pgid, self->sid))
 		return -EPERM;
-	p->pgid = pgid ? pgid : p->pid;
+	p->pgid = pgid;
 	return 0;
 }
 SYSCALL(setpgid, sys_setpgid, "dd");
 
 static long sys_getsid(int pid)
 {
-	return is_self(pid) ? current()->sid : -ESRCH;
+	struct proc *p = proc_arg(pid);
+
+	return p ? p->sid : -ESRCH;
 }
 SYSCALL(getsid, sys_getsid, "d");
 

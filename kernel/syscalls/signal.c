@@ -774,25 +774,6 @@ SYSCALL(signalfd, sys_signalfd, "dpu");
 
 /* ---- kill and friends ---- */
 
-/* Walks every process: all descend from pid 1 (orphans are re-parented to
- * it). Returns the next one after p in depth-first order. */
-static struct proc *next_proc(struct proc *p, const struct proc *root)
-{
-	if (p->children)
-		return p->children;
-	for (; p && p != root; p = p->parent)
-		if (p->sibling)
-			return p->sibling;
-	return NULL;
-}
-
-static struct proc *first_proc(void)
-{
-	struct proc *p = proc_find(1);
-
-	return p ? p : current();
-}
-
 static struct task *find_thread(const struct proc *p, int tid)
 {
 	struct task *t;
@@ -816,12 +797,12 @@ static bool kill_matches(int pid, const struct proc *p)
 
 static long kill_many(int pid, const siginfo_t *info)
 {
-	struct proc *root = first_proc(), *p;
+	struct proc *p;
 	bool found = false;
 	long err = 0;
 
-	for (p = root; p; p = next_proc(p, root)) {
-		if (!kill_matches(pid, p))
+	for (p = proc_next(NULL); p; p = proc_next(p)) {
+		if (p->zombie || !kill_matches(pid, p))
 			continue;
 		found = true;
 		err = send(p, NULL, info) ?: err;
@@ -848,14 +829,8 @@ SYSCALL(kill, sys_kill, "dd");
 
 static long send_to_thread(int tgid, int tid, const siginfo_t *info)
 {
-	struct task *t;
-	struct proc *root, *p;
+	struct task *t = tgid > 0 ? find_thread(proc_find(tgid), tid) : task_find(tid);
 
-	if (tgid > 0)
-		t = find_thread(proc_find(tgid), tid);
-	else
-		for (t = NULL, p = root = first_proc(); p && !t; p = next_proc(p, root))
-			t = find_thread(p, tid);
 	return t ? send(t->proc, t, info) : -ESRCH;
 }
 
