@@ -125,6 +125,16 @@ static struct inode *make_dev(struct inode *dev, const char *name,
 	return in;
 }
 
+/* The program has no controlling terminal: the host console is a pipe or
+ * file to it. Linux answers ENXIO in that case, and programs expect it. */
+static int tty_open(struct file *f)
+{
+	(void)f;
+	return -ENXIO;
+}
+
+static const struct file_ops tty_ops = { .open = tty_open };
+
 void devices_init(void)
 {
 	struct inode *dev = make_node(vfs_root(), "dev", S_IFDIR | 0755);
@@ -134,6 +144,7 @@ void devices_init(void)
 	make_dev(dev, "full", &full_ops, MKDEV(1, 7));
 	make_dev(dev, "random", &random_ops, MKDEV(1, 8));
 	make_dev(dev, "urandom", &random_ops, MKDEV(1, 9));
+	make_dev(dev, "tty", &tty_ops, MKDEV(5, 0))->mode = S_IFCHR | 0666;
 	console_inode = make_dev(dev, "console", &console_ops, MKDEV(5, 1));
 	console_inode->mode = S_IFCHR | 0620;
 	make_node(dev, "shm", S_IFDIR | 01777);
