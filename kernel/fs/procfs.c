@@ -533,51 +533,7 @@ static void show_loadavg(struct procbuf *b, struct proc *p)
 	buf_printf(b, "0.00 0.00 0.00 1/%d %d\n", proc_count(), current()->pid);
 }
 
-static void show_mounts(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs ro 0 0\n");
-}
-
-/* /sys/devices/system/cpu/{online,possible,present}: CPU 0 only. */
-static void show_cpu_list(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "0\n");
-}
-
 /* ------------------------------------------------------ /proc/sys */
-
-static void show_ostype(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "Linux\n");
-}
-
-/* The release uname(2) reports (syscalls/info.c). */
-static void show_osrelease(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, KERNEL_RELEASE "\n");
-}
-
-static void show_hostname(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "wisp\n");
-}
-
-static void show_pid_max(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "4194304\n");
-}
-
-static void show_zero(struct procbuf *b, struct proc *p)
-{
-	(void)p;
-	buf_printf(b, "0\n");
-}
 
 /* 16 random bytes as a version 4 (random) UUID. */
 static void put_uuid(struct procbuf *b, uint8_t u[16])
@@ -616,24 +572,31 @@ static void show_boot_id(struct procbuf *b, struct proc *p)
 
 enum scope { IN_PROC, IN_PID, IN_CPU, IN_SYS_KERNEL, IN_SYS_RANDOM, IN_SYS_VM };
 
+#define MOUNTS "rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs ro 0 0\n"
+
+/* A file is made by show, or is the fixed text. */
 static const struct entry {
 	const char *name;
 	enum scope scope;
 	void (*show)(struct procbuf *b, struct proc *p);
+	const char *text;
 } entries[] = {
-	{ "cpuinfo", IN_PROC, show_cpuinfo }, { "meminfo", IN_PROC, show_meminfo },
-	{ "stat", IN_PROC, show_stat }, { "uptime", IN_PROC, show_uptime },
-	{ "loadavg", IN_PROC, show_loadavg }, { "mounts", IN_PROC, show_mounts },
-	{ "cmdline", IN_PID, show_cmdline }, { "environ", IN_PID, show_environ },
-	{ "comm", IN_PID, show_comm }, { "maps", IN_PID, show_maps },
-	{ "stat", IN_PID, show_pid_stat }, { "status", IN_PID, show_status },
-	{ "mounts", IN_PID, show_mounts },
-	{ "ostype", IN_SYS_KERNEL, show_ostype }, { "osrelease", IN_SYS_KERNEL, show_osrelease },
-	{ "hostname", IN_SYS_KERNEL, show_hostname }, { "pid_max", IN_SYS_KERNEL, show_pid_max },
-	{ "uuid", IN_SYS_RANDOM, show_uuid }, { "boot_id", IN_SYS_RANDOM, show_boot_id },
-	{ "overcommit_memory", IN_SYS_VM, show_zero },
-	{ "online", IN_CPU, show_cpu_list }, { "possible", IN_CPU, show_cpu_list },
-	{ "present", IN_CPU, show_cpu_list },
+	{ "cpuinfo", IN_PROC, show_cpuinfo, NULL }, { "meminfo", IN_PROC, show_meminfo, NULL },
+	{ "stat", IN_PROC, show_stat, NULL }, { "uptime", IN_PROC, show_uptime, NULL },
+	{ "loadavg", IN_PROC, show_loadavg, NULL }, { "mounts", IN_PROC, NULL, MOUNTS },
+	{ "cmdline", IN_PID, show_cmdline, NULL }, { "environ", IN_PID, show_environ, NULL },
+	{ "comm", IN_PID, show_comm, NULL }, { "maps", IN_PID, show_maps, NULL },
+	{ "stat", IN_PID, show_pid_stat, NULL }, { "status", IN_PID, show_status, NULL },
+	{ "mounts", IN_PID, NULL, MOUNTS },
+	{ "ostype", IN_SYS_KERNEL, NULL, "Linux\n" },
+	{ "osrelease", IN_SYS_KERNEL, NULL, KERNEL_RELEASE "\n" },
+	{ "hostname", IN_SYS_KERNEL, NULL, "wisp\n" },
+	{ "pid_max", IN_SYS_KERNEL, NULL, "4194304\n" },
+	{ "uuid", IN_SYS_RANDOM, show_uuid, NULL }, { "boot_id", IN_SYS_RANDOM, show_boot_id, NULL },
+	{ "overcommit_memory", IN_SYS_VM, NULL, "0\n" },
+	/* CPU 0 only. */
+	{ "online", IN_CPU, NULL, "0\n" }, { "possible", IN_CPU, NULL, "0\n" },
+	{ "present", IN_CPU, NULL, "0\n" },
 };
 
 /* The files of /proc/PID/task/TID: per thread (show_task) or the same as
@@ -700,8 +663,10 @@ static int proc_open(struct file *f)
 		return -ENOMEM;
 	if (n & TASK_FILE)
 		err = show_task_file(b, id, n);
-	else
+	else if (entries[n].show)
 		entries[n].show(b, p);
+	else
+		buf_printf(b, "%s", entries[n].text);
 	if (err) {
 		kfree(b);
 		return err;
