@@ -111,11 +111,13 @@ def qemu_argv(accel, initrd, cmdline, serial):
             "-device", "isa-debug-exit,iobase=0xf4,iosize=0x04"]
 
 
-def smallest_mem():
-    """Binary search over MiB for the smallest --mem that runs hello."""
+def smallest_mem(backend):
+    """Binary search over MiB for the smallest --mem that runs hello. The
+    guest's needs are the same under either backend: same kernel, same image."""
     def works(mib):
         try:
-            _, rc, out = run_once([str(WISP), "run", "--mem", "%dM" % mib, str(HELLO)],
+            _, rc, out = run_once([str(WISP), "run", "--backend", backend,
+                                   "--mem", "%dM" % mib, str(HELLO)],
                                   check=True, timeout=60)
         except subprocess.TimeoutExpired:
             return False
@@ -206,12 +208,12 @@ def main():
     mem = None
     if args.no_mem_search:
         mem_line = "skipped (--no-mem-search)"
-    elif not kvm:
-        mem_line = "skipped: /dev/kvm not available"
     else:
-        progress("smallest --mem ...")
-        mem = smallest_mem()
-        mem_line = "%d MiB (`wisp run --mem %dM` runs hello; %dM does not)" % (mem, mem, mem - 1)
+        backend = "kvm" if kvm else "qemu"
+        progress("smallest --mem (%s backend) ..." % backend)
+        mem = smallest_mem(backend)
+        mem_line = "%d MiB (`wisp run --backend %s --mem %dM` runs hello; %dM does not)" % (
+            mem, backend, mem, mem - 1)
 
     def ratio(a, b):
         if not a or not b:
