@@ -20,6 +20,18 @@
 #define EXEC_ARGS_MAX (2UL << 20)  /* bytes of argv and envp strings */
 #define PATH_MAX_K 4096
 
+/* Undoes copy_process for a child that never ran. */
+static void discard_process(struct proc *c)
+{
+	vm_release(c->mm);
+	c->mm = NULL;
+	if (c->files)
+		fdtable_destroy(c->files);
+	inode_put(c->cwd);
+	c->zombie = true;
+	proc_reap(c);
+}
+
 /* A new process for fork/vfork: a copy of the parent but for memory, which
  * is shared for CLONE_VM (vfork) and copied otherwise. */
 static struct proc *copy_process(struct proc *parent, uint64_t flags)
@@ -36,10 +48,7 @@ static struct proc *copy_process(struct proc *parent, uint64_t flags)
 	c->cwd = parent->cwd;
 	inode_get(c->cwd);
 	if (!c->mm || !c->files || !c->exe_path || signal_fork(c, parent)) {
-		vm_release(c->mm);
-		c->mm = NULL;
-		c->zombie = true;
-		proc_reap(c);
+		discard_process(c);
 		return NULL;
 	}
 	return c;
@@ -61,8 +70,11 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	if (!(flags & CLONE_THREAD) && !(c = copy_process(p, flags)))
 		return -ENOMEM;
 	t = task_create(c, self->tf);
-	if (!t)
-		return -ENOMEM;  /* a half-made process stays a zombie of ours */
+	if (!t) {
+		if (c != p)
+			discard_process(c);
+		return -ENOMEM;
+	}
 	t->tf->rax = 0;
 	signal_task_init(t, self, (flags & CLONE_VM) && !(flags & CLONE_VFORK));
 	if (newsp)
@@ -71,8 +83,12 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 	if (flags & CLONE_CHILD_CLEARTID)
 		t->clear_child_tid = ctid;
 	if (((flags & CLONE_PARENT_SETTID) && put_tid(p->mm, ptid, t->tid)) ||
-	    ((flags & CLONE_CHILD_SETTID) && put_tid(c->mm, ctid, t->tid)))
+	    ((flags & CLONE_CHILD_SETTID) && put_tid(c->mm, ctid, t->tid))) {
+		task_destroy(t);
+		if (c != p)
+			discard_process(c);
 		return -EFAULT;
+	}
 	sched_wake_task(t);
 	if (flags & CLONE_VFORK) {
 		/* The child runs on our memory until it execs or exits. */
