@@ -191,6 +191,12 @@ static void stop_other_threads(struct proc *p)
 	}
 }
 
+void proc_single_thread(struct proc *p)
+{
+	stop_other_threads(p);
+	p->exiting = false;
+}
+
 void proc_before_user(void)
 {
 	struct task *t = current_task();

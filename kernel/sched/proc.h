@@ -50,6 +50,8 @@ _Noreturn void proc_exit(int status);
 _Noreturn void proc_kill(int sig, uint64_t fault_addr);
 /* Wakes the vfork parent of p, if any: p no longer uses its memory. */
 void proc_release_vfork(struct proc *p);
+/* Ends every thread of p but the caller (execve). */
+void proc_single_thread(struct proc *p);
 /* Runs on every return to user mode: a thread of an exiting process ends
  * here. */
 void proc_before_user(void);

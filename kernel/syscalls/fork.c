@@ -170,6 +170,7 @@ fail:
 	return NULL;
 }
 
+/* syscall-partial: execve: other threads end before the new program is loaded, so a failed execve loses them */
 static long sys_execve(const char *upath, char *const *uargv, char *const *uenvp)
 {
 	struct proc *p = current();
@@ -181,6 +182,10 @@ static long sys_execve(const char *upath, char *const *uargv, char *const *uenvp
 	if (!path)
 		return -ENOMEM;
 	err = strncpy_from_user(path, upath, PATH_MAX_K);
+	/* The other threads would run on the old image: they end first (on
+	 * Linux they end only once the new program is loaded). */
+	if (err >= 0 && (p->threads != current_task() || current_task()->proc_next))
+		proc_single_thread(p);
 	if (err >= 0) {
 		argv = copy_strv(uargv, &budget);
 		envp = copy_strv(uenvp, &budget);
