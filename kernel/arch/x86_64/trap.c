@@ -58,6 +58,11 @@ static void page_fault(struct trapframe *tf)
 	if (!from_user(tf))
 		panic("page fault at 0x%lx in the kernel (rip 0x%lx, error 0x%lx)",
 		      addr, tf->rip, tf->error);
+	if (err == -ENOMEM) {
+		/* A valid access with no memory left: what Linux's OOM killer does. */
+		kprintf("out of guest memory: killing pid %d (try a larger --mem)", p->pid);
+		proc_kill(SIGKILL, 0);
+	}
 	signal_fault(tf, SIGSEGV, err == -EACCES ? SEGV_ACCERR : SEGV_MAPERR, addr);
 }
 
