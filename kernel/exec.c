@@ -342,6 +342,15 @@ static void free_script_argv(char **v, int owned)
 	kfree(v);
 }
 
+/* Linux names a task after the file it executes, cut to 15 characters. */
+static void set_comm(struct task *t, const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	memset(t->comm, 0, sizeof(t->comm));
+	strlcpy(t->comm, base ? base + 1 : path, sizeof(t->comm));
+}
+
 int exec_load(struct task *t, const char *path, char *const argv[], char *const envp[])
 {
 	struct proc *p = t->proc;
@@ -372,6 +381,7 @@ int exec_load(struct task *t, const char *path, char *const argv[], char *const 
 	}
 	init_registers(t->tf, entry, sp);
 	t->fs_base = 0;
+	set_comm(t, file);
 	kfree(p->exe_path);
 	p->exe_path = exe;
 	return 0;

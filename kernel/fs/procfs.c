@@ -100,11 +100,17 @@ static int proc_count(void)
 	return n;
 }
 
-static void comm_of(const struct proc *p, char out[16])
+
+static struct task *main_thread(const struct proc *p);
+
+/* A thread's name; a zombie, which has none left, is named by its program. */
+static void comm_of(const struct proc *p, const struct task *t, char out[16])
 {
 	const char *exe = p->exe_path ? p->exe_path : "", *base = strrchr(exe, '/');
 
-	strlcpy(out, base ? base + 1 : exe, 16);
+	if (!t)
+		t = main_thread(p);
+	strlcpy(out, t ? t->comm : base ? base + 1 : exe, 16);
 }
 
 /* The thread whose tid is the pid, or another if it has ended. */
@@ -228,7 +234,7 @@ static void show_comm(struct procbuf *b, struct proc *p)
 {
 	char comm[16];
 
-	comm_of(p, comm);
+	comm_of(p, NULL, comm);
 	buf_printf(b, "%s\n", comm);
 }
 
@@ -320,7 +326,7 @@ static void stat_of(struct procbuf *b, struct proc *p, struct task *thread)
 	uint64_t ign, cgt;
 	char comm[16];
 
-	comm_of(p, comm);
+	comm_of(p, thread, comm);
 	signal_sets(p, &ign, &cgt);
 	/* No CPU accounting or start times are kept: those fields are 0. */
 	buf_printf(b, "%d (%s) %c %d %d %d 0 -1 4194304 0 0 0 0 0 0 0 0 20 0 %d 0 0 %lu %lu "
@@ -354,7 +360,7 @@ static void status_of(struct procbuf *b, struct proc *p, struct task *thread)
 	char comm[16], st = thread ? state_of_task(p, thread) : state_of(p);
 	uint64_t ign, cgt;
 
-	comm_of(p, comm);
+	comm_of(p, thread, comm);
 	signal_sets(p, &ign, &cgt);
 	buf_printf(b, "Name:\t%s\nUmask:\t%04o\nState:\t%c (%s)\nTgid:\t%d\nNgid:\t0\n"
 		   "Pid:\t%d\nPPid:\t%d\nTracerPid:\t0\nUid:\t0\t0\t0\t0\nGid:\t0\t0\t0\t0\n"

@@ -28,6 +28,7 @@ struct task {
 	uint64_t ctx_rsp;           /* kernel stack pointer while switched out */
 	struct trapframe *tf;       /* user registers, at the top of kstack */
 	uint64_t fs_base;
+	char comm[16];              /* name: program basename or PR_SET_NAME */
 	uint64_t clear_child_tid;   /* CLONE_CHILD_CLEARTID / set_tid_address */
 	struct task *run_next;      /* run queue or sleep list */
 	struct task *proc_next;     /* threads of the same process */

@@ -76,6 +76,7 @@ static long do_clone(uint64_t flags, uint64_t newsp, uint64_t ptid, uint64_t cti
 		return -ENOMEM;
 	}
 	t->tf->rax = 0;
+	memcpy(t->comm, self->comm, sizeof(t->comm));
 	signal_task_init(t, self, (flags & CLONE_VM) && !(flags & CLONE_VFORK));
 	if (newsp)
 		t->tf->rsp = newsp;

@@ -144,35 +144,13 @@ static long sys_set_robust_list(uint64_t head, size_t len)
 }
 SYSCALL(set_robust_list, sys_set_robust_list, "pu");
 
-/* The task name (comm): 15 chars and a NUL. It is the program's basename
- * unless PR_SET_NAME named the running image; the exe_path pointer tells
- * whether an execve has replaced that image since. Move it to struct proc
- * with fork. */
-static char comm[16];
-static const char *comm_exe;
-
-static void comm_get(char out[16])
-{
-	const char *exe = current()->exe_path, *base;
-
-	memset(out, 0, 16);
-	if (comm_exe && comm_exe == exe) {
-		memcpy(out, comm, 16);
-	} else if (exe) {
-		base = strrchr(exe, '/');
-		strlcpy(out, base ? base + 1 : exe, 16);
-	}
-}
-
 static long sys_prctl(int option, unsigned long arg2)
 {
 	char name[16] = { 0 };
 	size_t i;
 
-	if (option == PR_GET_NAME) {
-		comm_get(name);
-		return copy_to_user((void *)arg2, name, sizeof(name)) ? -EFAULT : 0;
-	}
+	if (option == PR_GET_NAME)
+		return copy_to_user((void *)arg2, current_task()->comm, sizeof(name)) ? -EFAULT : 0;
 	if (option != PR_SET_NAME)
 		return -EINVAL;
 	/* Byte by byte: the name may end right before an unmapped page, and
@@ -183,8 +161,7 @@ static long sys_prctl(int option, unsigned long arg2)
 		if (!name[i])
 			break;
 	}
-	memcpy(comm, name, sizeof(comm));
-	comm_exe = current()->exe_path;
+	memcpy(current_task()->comm, name, sizeof(name));
 	return 0;
 }
 SYSCALL(prctl, sys_prctl, "dxxxx");
