@@ -146,21 +146,41 @@ static long do_write(struct file *f, const void *buf, size_t len, off_t *pos)
 	return f->ops->write(f, buf, len, pos);
 }
 
-static long sys_read(int fd, void *buf, size_t len)
+/* The file behind fd, with a reference: a read or write may block, and
+ * another thread may close the fd meanwhile. Release with file_put. */
+static struct file *fd_hold(int fd)
 {
 	struct file *f = fd_get(fd);
 
-	return do_read(f, buf, len, f ? &f->pos : NULL);
+	if (f)
+		file_get(f);
+	return f;
+}
+
+/* Returns r after dropping the reference fd_hold took. */
+static long release(struct file *f, long r)
+{
+	if (f)
+		file_put(f);
+	return r;
+}
+
+static long sys_read(int fd, void *buf, size_t len)
+{
+	struct file *f = fd_hold(fd);
+
+	return release(f, do_read(f, buf, len, f ? &f->pos : NULL));
 }
 
 static long sys_write(int fd, const void *buf, size_t len)
 {
-	struct file *f = fd_get(fd);
+	struct file *f = fd_hold(fd);
 
-	return do_write(f, buf, len, f ? &f->pos : NULL);
+	return release(f, do_write(f, buf, len, f ? &f->pos : NULL));
 }
 
-/* The file for pread/pwrite/preadv: seekable, offset not negative. */
+/* The file for pread/pwrite/preadv: seekable, offset not negative. Held
+ * (fd_hold) on success. */
 static long positioned(int fd, off_t off, struct file **out)
 {
 	struct file *f = fd_get(fd);
@@ -171,6 +191,7 @@ static long positioned(int fd, off_t off, struct file **out)
 		return -ESPIPE;
 	if (off < 0)
 		return -EINVAL;
+	file_get(f);
 	*out = f;
 	return 0;
 }
@@ -180,7 +201,7 @@ static long sys_pread64(int fd, void *buf, size_t len, off_t off)
 	struct file *f;
 	long err = positioned(fd, off, &f);
 
-	return err ? err : do_read(f, buf, len, &off);
+	return err ? err : release(f, do_read(f, buf, len, &off));
 }
 
 static long sys_pwrite64(int fd, const void *buf, size_t len, off_t off)
@@ -189,7 +210,7 @@ static long sys_pwrite64(int fd, const void *buf, size_t len, off_t off)
 	long err = positioned(fd, off, &f);
 
 	/* Linux appends even here when the file is O_APPEND; so does tmpfs. */
-	return err ? err : do_write(f, buf, len, &off);
+	return err ? err : release(f, do_write(f, buf, len, &off));
 }
 
 static long do_readv(struct file *f, const struct iovec *uiov, int cnt, off_t *pos)
@@ -268,16 +289,16 @@ static long do_writev(struct file *f, const struct iovec *uiov, int cnt, off_t *
 
 static long sys_readv(int fd, const struct iovec *iov, int cnt)
 {
-	struct file *f = fd_get(fd);
+	struct file *f = fd_hold(fd);
 
-	return f ? do_readv(f, iov, cnt, &f->pos) : -EBADF;
+	return f ? release(f, do_readv(f, iov, cnt, &f->pos)) : -EBADF;
 }
 
 static long sys_writev(int fd, const struct iovec *iov, int cnt)
 {
-	struct file *f = fd_get(fd);
+	struct file *f = fd_hold(fd);
 
-	return f ? do_writev(f, iov, cnt, &f->pos) : -EBADF;
+	return f ? release(f, do_writev(f, iov, cnt, &f->pos)) : -EBADF;
 }
 
 static long sys_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -285,7 +306,7 @@ static long sys_preadv(int fd, const struct iovec *iov, int cnt, off_t off)
 	struct file *f;
 	long err = positioned(fd, off, &f);
 
-	return err ? err : do_readv(f, iov, cnt, &off);
+	return err ? err : release(f, do_readv(f, iov, cnt, &off));
 }
 
 static long sys_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
@@ -293,7 +314,7 @@ static long sys_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	struct file *f;
 	long err = positioned(fd, off, &f);
 
-	return err ? err : do_writev(f, iov, cnt, &off);
+	return err ? err : release(f, do_writev(f, iov, cnt, &off));
 }
 
 /* tmpfs files are in memory already: their data goes to the destination's
