@@ -14,6 +14,8 @@ struct platform_ops {
 	/* stdin; returns bytes read, 0 at end of input, or -errno. */
 	long (*read)(void *buf, size_t len);
 	__attribute__((noreturn)) void (*exit)(int status, int sig, uint64_t fault_addr);
+	/* The kernel cannot go on: reports msg and ends the VM. */
+	__attribute__((noreturn)) void (*panic)(const char *msg);
 	/* Wall-clock nanoseconds now; used once at boot to anchor the TSC. */
 	uint64_t (*realtime_ns)(void);
 	void (*sleep_ns)(uint64_t ns);

@@ -3,6 +3,7 @@
 #include "kernel.h"
 #include "drivers/hypercall.h"
 #include "arch/x86_64/x86.h"
+#include "lib/string.h"
 #include "mm/page.h"
 #include "mm/vm.h"
 #include "sched/proc.h"
@@ -67,6 +68,15 @@ static _Noreturn void hc_exit(int status, int sig, uint64_t fault_addr)
 		hypercall(WISP_HC_EXIT, &e);
 }
 
+/* wisp reports it as "wisp: guest kernel panic: MSG" and exits 1. */
+static _Noreturn void hc_panic(const char *msg)
+{
+	struct wisp_hc_io io = { .buf_paddr = virt_to_phys(msg), .len = strlen(msg) };
+
+	for (;;)
+		hypercall(WISP_HC_PANIC, &io);
+}
+
 static uint64_t hc_realtime_ns(void)
 {
 	struct wisp_hc_clock c = { 0 };
@@ -99,6 +109,7 @@ const struct platform_ops hypercall_platform = {
 	.write = hc_write,
 	.read = hc_read,
 	.exit = hc_exit,
+	.panic = hc_panic,
 	.realtime_ns = hc_realtime_ns,
 	.sleep_ns = hc_sleep_ns,
 	.timer_arm = hc_timer_arm,

@@ -55,6 +55,13 @@ static _Noreturn void legacy_exit(int status, int sig, uint64_t fault_addr)
 		;
 }
 
+/* Exit status 125 tells a harness the kernel, not the program, failed. */
+static _Noreturn void legacy_panic(const char *msg)
+{
+	kprintf("panic: %s", msg);
+	legacy_exit(125, 0, 0);
+}
+
 static uint8_t cmos_read(uint8_t reg)
 {
 	outb(0x70, reg);
@@ -163,6 +170,7 @@ struct platform_ops legacy_platform = {
 	.write = legacy_write,
 	.read = legacy_read,
 	.exit = legacy_exit,
+	.panic = legacy_panic,
 	.realtime_ns = legacy_realtime_ns,
 	.sleep_ns = legacy_sleep_ns,
 	.timer_arm = lapic_timer_arm,

@@ -216,9 +216,8 @@ _Noreturn void panic(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	kprintf("panic: %s", msg);
-	if (platform && platform->exit)
-		platform->exit(125, 0, 0);
+	if (platform && platform->panic)
+		platform->panic(msg);
 	for (;;)  /* no platform yet: nothing to report to */
 		asm volatile("cli; hlt");
 }
