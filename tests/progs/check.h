@@ -17,4 +17,27 @@
 	} \
 } while (0)
 
+/* A named check: programs run one by name, or all of them. */
+struct check {
+	const char *name;
+	void (*fn)(void);
+};
+
+/* Runs the check called mode ("all": every one), printing "ok NAME" after
+ * each; an unknown name fails. */
+static inline int run_checks(const struct check *checks, size_t n, const char *mode)
+{
+	int all = strcmp(mode, "all") == 0, found = all;
+
+	for (size_t i = 0; i < n; i++) {
+		if (!all && strcmp(mode, checks[i].name) != 0)
+			continue;
+		checks[i].fn();
+		printf("ok %s\n", checks[i].name);
+		found = 1;
+	}
+	CHECK(found);
+	return 0;
+}
+
 #endif

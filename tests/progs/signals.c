@@ -536,10 +536,7 @@ static void check_children(void)
 	set_default(SIGUSR1);
 }
 
-static const struct {
-	const char *name;
-	void (*fn)(void);
-} checks[] = {
+static const struct check checks[] = {
 	{ "segv", check_segv }, { "fpe", check_fpe }, { "ill", check_ill },
 	{ "raise", check_raise }, { "mask", check_mask }, { "nested", check_nested },
 	{ "altstack", check_altstack }, { "alignment", check_alignment },
@@ -558,7 +555,6 @@ static void abort_handler(int sig)
 int main(int argc, char **argv)
 {
 	const char *mode = argc > 1 ? argv[1] : "all";
-	bool all = strcmp(mode, "all") == 0, found = all;
 
 	setvbuf(stdout, NULL, _IONBF, 0);
 	if (strcmp(mode, "abort") == 0) {
@@ -576,13 +572,5 @@ int main(int argc, char **argv)
 		raise(SIGUSR1);
 		return 0;
 	}
-	for (size_t i = 0; i < sizeof(checks) / sizeof(checks[0]); i++) {
-		if (!all && strcmp(mode, checks[i].name) != 0)
-			continue;
-		checks[i].fn();
-		printf("ok %s\n", checks[i].name);
-		found = true;
-	}
-	CHECK(found);
-	return 0;
+	return run_checks(checks, sizeof(checks) / sizeof(checks[0]), mode);
 }
