@@ -116,42 +116,54 @@ static int check_phdrs(const void *buf, size_t len, char *why, size_t whylen)
 	return 0;
 }
 
-int elf_check_program(const void *buf, size_t len, char *why, size_t whylen)
+/* The checks every kind of ELF file shares, around the caller's ELF type
+ * check: type_ok says whether e_type fits, bad_type is the error if not
+ * (bad_rel, if given, for a relocatable object). */
+static int check_kind(const void *buf, size_t len, char *why, size_t whylen,
+		      bool (*type_ok)(uint16_t), const char *bad_type, const char *bad_rel)
 {
 	Elf64_Ehdr eh;
 
 	if (check_header(buf, len, why, whylen) < 0)
 		return -1;
 	memcpy(&eh, buf, sizeof(eh));
-	if (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)
-		return why_set(why, whylen, eh.e_type == ET_REL ?
-			       "not an executable (it is a relocatable object file)" :
-			       "not an executable (ELF type is not EXEC or DYN)");
+	if (!type_ok(eh.e_type))
+		return why_set(why, whylen, eh.e_type == ET_REL && bad_rel ? bad_rel : bad_type);
 	return check_phdrs(buf, len, why, whylen);
+}
+
+static bool is_program(uint16_t type)
+{
+	return type == ET_EXEC || type == ET_DYN;
+}
+
+static bool is_shared_object(uint16_t type)
+{
+	return type == ET_DYN;
+}
+
+static bool is_static_executable(uint16_t type)
+{
+	return type == ET_EXEC;
+}
+
+int elf_check_program(const void *buf, size_t len, char *why, size_t whylen)
+{
+	return check_kind(buf, len, why, whylen, is_program,
+			  "not an executable (ELF type is not EXEC or DYN)",
+			  "not an executable (it is a relocatable object file)");
 }
 
 int elf_check_object(const void *buf, size_t len, char *why, size_t whylen)
 {
-	Elf64_Ehdr eh;
-
-	if (check_header(buf, len, why, whylen) < 0)
-		return -1;
-	memcpy(&eh, buf, sizeof(eh));
-	if (eh.e_type != ET_DYN)
-		return why_set(why, whylen, "not a shared object (ELF type is not DYN)");
-	return check_phdrs(buf, len, why, whylen);
+	return check_kind(buf, len, why, whylen, is_shared_object,
+			  "not a shared object (ELF type is not DYN)", NULL);
 }
 
 int elf_check_kernel(const void *buf, size_t len, char *why, size_t whylen)
 {
-	Elf64_Ehdr eh;
-
-	if (check_header(buf, len, why, whylen) < 0)
-		return -1;
-	memcpy(&eh, buf, sizeof(eh));
-	if (eh.e_type != ET_EXEC)
-		return why_set(why, whylen, "not a statically linked ELF executable (ET_EXEC)");
-	return check_phdrs(buf, len, why, whylen);
+	return check_kind(buf, len, why, whylen, is_static_executable,
+			  "not a statically linked ELF executable (ET_EXEC)", NULL);
 }
 
 static size_t align4(size_t v)
