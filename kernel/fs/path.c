@@ -4,6 +4,8 @@
 #include <linux/stat.h>
 #include "fs/vfs.h"
 #include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/uaccess.h"
 #include "sched/proc.h"
 
 static struct inode *cwd(void)
@@ -203,4 +205,41 @@ int vfs_dir_path(struct inode *dir, char *buf, size_t size)
 		buf[--pos] = '/';
 	memmove(buf, buf + pos, size - pos);
 	return size - pos - 1;
+}
+
+/* Copies a user path into a fresh kernel buffer (free with kfree), or
+ * returns -errno as a pointer; "" is -ENOENT unless empty_ok. */
+char *vfs_getname(const char *upath, bool empty_ok)
+{
+	char *buf = kmalloc(PATH_MAX);
+	long n;
+
+	if (!buf)
+		return (char *)(long)-ENOMEM;
+	n = strncpy_from_user(buf, upath, PATH_MAX);
+	if (n < 0 || (!n && !empty_ok)) {
+		kfree(buf);
+		return (char *)(n ? n : -ENOENT);
+	}
+	return buf;
+}
+
+/* Resolves (dirfd, upath) for the *at calls: AT_EMPTY_PATH with "" (or
+ * NULL) names dirfd itself; AT_SYMLINK_NOFOLLOW keeps a final symlink. */
+long vfs_lookup_user(int dirfd, const char *upath, int flags, struct inode **out)
+{
+	char *path;
+	long err;
+
+	if (!upath && (flags & AT_EMPTY_PATH))
+		return vfs_fd_inode(dirfd, out);
+	path = vfs_getname(upath, flags & AT_EMPTY_PATH);
+	if (IS_ERR_VALUE(path))
+		return (long)path;
+	if (path[0])
+		err = vfs_lookup_at(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), out);
+	else
+		err = vfs_fd_inode(dirfd, out);
+	kfree(path);
+	return err;
 }

@@ -126,6 +126,12 @@ int cpio_unpack(const void *archive, size_t len);
 /* Resolves path relative to the current process's cwd (or dirfd);
  * follows symlinks in the last component if follow. */
 int vfs_lookup_at(int dirfd, const char *path, bool follow, struct inode **out);
+/* Copies a user path into a kmalloc'd buffer, or returns -errno as a
+ * pointer; "" is -ENOENT unless empty_ok. */
+char *vfs_getname(const char *upath, bool empty_ok);
+/* vfs_lookup_at for a user path and AT_* flags (AT_EMPTY_PATH,
+ * AT_SYMLINK_NOFOLLOW), as the *at system calls take them. */
+long vfs_lookup_user(int dirfd, const char *upath, int flags, struct inode **out);
 static inline int vfs_lookup(const char *path, struct inode **out)
 {
 	return vfs_lookup_at(-100 /* AT_FDCWD */, path, true, out);

@@ -18,7 +18,7 @@
 #include <asm-generic/siginfo.h>
 
 #define EXEC_ARGS_MAX (2UL << 20)  /* bytes of argv and envp strings */
-#define PATH_MAX_K 4096
+#define ARG_STRLEN_MAX 4096  /* bytes of one argv or envp string */
 
 /* Undoes copy_process for a child that never ran. */
 static void discard_process(struct proc *c)
@@ -143,7 +143,7 @@ static char **copy_strv(char *const *uv, size_t *budget)
 	uint64_t us;
 
 	for (up = uv; v && uv; up++, n++) {
-		char buf[PATH_MAX_K];
+		char buf[ARG_STRLEN_MAX];
 		long len;
 
 		if (copy_from_user(&us, up, sizeof(us)))
@@ -176,22 +176,19 @@ static long sys_execve(const char *upath, char *const *uargv, char *const *uenvp
 {
 	struct proc *p = current();
 	size_t budget = EXEC_ARGS_MAX;
-	char *path = kmalloc(PATH_MAX_K);
-	char **argv = NULL, **envp = NULL;
-	long err = -ENOMEM;
+	char *path = vfs_getname(upath, false);
+	char **argv, **envp;
+	long err;
 
-	if (!path)
-		return -ENOMEM;
-	err = strncpy_from_user(path, upath, PATH_MAX_K);
+	if (IS_ERR_VALUE(path))
+		return (long)path;
 	/* The other threads would run on the old image: they end first (on
 	 * Linux they end only once the new program is loaded). */
-	if (err >= 0 && (p->threads != current_task() || current_task()->proc_next))
+	if (p->threads != current_task() || current_task()->proc_next)
 		proc_single_thread(p);
-	if (err >= 0) {
-		argv = copy_strv(uargv, &budget);
-		envp = copy_strv(uenvp, &budget);
-		err = argv && envp ? exec_load(current_task(), path, argv, envp) : -E2BIG;
-	}
+	argv = copy_strv(uargv, &budget);
+	envp = copy_strv(uenvp, &budget);
+	err = argv && envp ? exec_load(current_task(), path, argv, envp) : -E2BIG;
 	kfree(path);
 	free_strv(argv);
 	free_strv(envp);

@@ -37,50 +37,13 @@
 
 /* ---------------------------------------------------------------- helpers */
 
-/* Copies a user path into a fresh kernel buffer (free with kfree), or
- * returns -errno as a pointer; "" is -ENOENT unless empty_ok. */
-static char *getname(const char *upath, bool empty_ok)
-{
-	char *buf = kmalloc(PATH_MAX);
-	long n;
-
-	if (!buf)
-		return (char *)(long)-ENOMEM;
-	n = strncpy_from_user(buf, upath, PATH_MAX);
-	if (n < 0 || (!n && !empty_ok)) {
-		kfree(buf);
-		return (char *)(n ? n : -ENOENT);
-	}
-	return buf;
-}
-
-/* Resolves (dirfd, upath) for the *at calls: AT_EMPTY_PATH with "" (or
- * NULL) names dirfd itself; AT_SYMLINK_NOFOLLOW keeps a final symlink. */
-static long lookup_user(int dirfd, const char *upath, int flags, struct inode **out)
-{
-	char *path;
-	long err;
-
-	if (!upath && (flags & AT_EMPTY_PATH))
-		return vfs_fd_inode(dirfd, out);
-	path = getname(upath, flags & AT_EMPTY_PATH);
-	if (IS_ERR_VALUE(path))
-		return (long)path;
-	if (path[0])
-		err = vfs_lookup_at(dirfd, path, !(flags & AT_SYMLINK_NOFOLLOW), out);
-	else
-		err = vfs_fd_inode(dirfd, out);
-	kfree(path);
-	return err;
-}
-
 /* The parent directory and last name of a user path; *buf holds the name
  * and must be freed. */
 static long parent_user(int dirfd, const char *upath, struct vfs_name *nm, char **buf)
 {
 	long err;
 
-	*buf = getname(upath, false);
+	*buf = vfs_getname(upath, false);
 	if (IS_ERR_VALUE(*buf))
 		return (long)*buf;
 	err = vfs_lookup_parent(dirfd, *buf, nm);
@@ -415,7 +378,7 @@ static long sys_lseek(int fd, off_t off, int whence)
 
 static long sys_openat(int dirfd, const char *upath, int flags, unsigned mode)
 {
-	char *path = getname(upath, false);
+	char *path = vfs_getname(upath, false);
 	long fd;
 
 	if (IS_ERR_VALUE(path))
@@ -698,7 +661,7 @@ static long sys_newfstatat(int dirfd, const char *upath, struct stat *ust, int f
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT))
 		return -EINVAL;
-	err = lookup_user(dirfd, upath, flags, &in);
+	err = vfs_lookup_user(dirfd, upath, flags, &in);
 	return err ? err : put_stat(in, ust);
 }
 
@@ -735,7 +698,7 @@ static long sys_statx(int dirfd, const char *upath, int flags, unsigned mask,
 	(void)mask;  /* everything basic is always known */
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH | AT_NO_AUTOMOUNT | AT_STATX_SYNC_TYPE))
 		return -EINVAL;
-	if ((err = lookup_user(dirfd, upath, flags, &in)))
+	if ((err = vfs_lookup_user(dirfd, upath, flags, &in)))
 		return err;
 	fill_stat(in, &st);
 	memset(&sx, 0, sizeof(sx));
@@ -772,7 +735,7 @@ static long sys_statfs(const char *upath, struct statfs *ubuf)
 {
 	struct statfs sf;
 	struct inode *in;
-	long err = lookup_user(AT_FDCWD, upath, 0, &in);
+	long err = vfs_lookup_user(AT_FDCWD, upath, 0, &in);
 
 	if (err)
 		return err;
@@ -800,7 +763,7 @@ static long sys_faccessat2(int dirfd, const char *upath, int mode, int flags)
 		return -EINVAL;
 	if (flags & ~(AT_EACCESS | AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	if ((err = lookup_user(dirfd, upath, flags, &in)))
+	if ((err = vfs_lookup_user(dirfd, upath, flags, &in)))
 		return err;
 	if ((mode & X_OK) && !S_ISDIR(in->mode) && !(in->mode & 0111))
 		return -EACCES;
@@ -923,7 +886,7 @@ static long set_cwd(struct inode *in)
 static long sys_chdir(const char *upath)
 {
 	struct inode *in;
-	long err = lookup_user(AT_FDCWD, upath, 0, &in);
+	long err = vfs_lookup_user(AT_FDCWD, upath, 0, &in);
 
 	return err ? err : set_cwd(in);
 }
@@ -1088,7 +1051,7 @@ static long sys_linkat(int olddirfd, const char *uold, int newdirfd, const char 
 	if (flags & ~(AT_SYMLINK_FOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
 	/* link(2) names a symlink itself unless asked to follow it. */
-	err = lookup_user(olddirfd, uold, (flags & AT_EMPTY_PATH) |
+	err = vfs_lookup_user(olddirfd, uold, (flags & AT_EMPTY_PATH) |
 			  (flags & AT_SYMLINK_FOLLOW ? 0 : AT_SYMLINK_NOFOLLOW), &in);
 	if (err || (err = parent_user(newdirfd, unew, &nm, &buf)))
 		return err;
@@ -1109,7 +1072,7 @@ static long sys_link(const char *uold, const char *unew)
 
 static long sys_symlinkat(const char *utarget, int newdirfd, const char *ulink)
 {
-	char *target = getname(utarget, false), *buf;
+	char *target = vfs_getname(utarget, false), *buf;
 	struct vfs_name nm;
 	long err;
 
@@ -1138,7 +1101,7 @@ static long sys_readlinkat(int dirfd, const char *upath, char *ubuf, int size)
 
 	if (size <= 0)
 		return -EINVAL;
-	if ((err = lookup_user(dirfd, upath, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &in)))
+	if ((err = vfs_lookup_user(dirfd, upath, AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH, &in)))
 		return err;
 	if (!S_ISLNK(in->mode))
 		return -EINVAL;
@@ -1168,7 +1131,7 @@ static long do_truncate(struct inode *in, off_t len)
 static long sys_truncate(const char *upath, off_t len)
 {
 	struct inode *in;
-	long err = lookup_user(AT_FDCWD, upath, 0, &in);
+	long err = vfs_lookup_user(AT_FDCWD, upath, 0, &in);
 
 	return err ? err : do_truncate(in, len);
 }
@@ -1214,7 +1177,7 @@ static long set_mode(struct inode *in, unsigned mode)
 static long sys_fchmodat(int dirfd, const char *upath, unsigned mode)
 {
 	struct inode *in;
-	long err = lookup_user(dirfd, upath, 0, &in);
+	long err = vfs_lookup_user(dirfd, upath, 0, &in);
 
 	return err ? err : set_mode(in, mode);
 }
@@ -1249,7 +1212,7 @@ static long sys_fchownat(int dirfd, const char *upath, unsigned uid, unsigned gi
 
 	if (flags & ~(AT_SYMLINK_NOFOLLOW | AT_EMPTY_PATH))
 		return -EINVAL;
-	err = lookup_user(dirfd, upath, flags, &in);
+	err = vfs_lookup_user(dirfd, upath, flags, &in);
 	return err ? err : set_owner(in, uid, gid);
 }
 
@@ -1299,7 +1262,7 @@ static long sys_utimensat(int dirfd, const char *upath,
 		return -EFAULT;
 	if (!valid_time(&ts[0]) || !valid_time(&ts[1]))
 		return -EINVAL;
-	err = upath ? lookup_user(dirfd, upath, flags, &in) : vfs_fd_inode(dirfd, &in);
+	err = upath ? vfs_lookup_user(dirfd, upath, flags, &in) : vfs_fd_inode(dirfd, &in);
 	if (err)
 		return err;
 	set_time(&in->atime_ns, &ts[0], now);

@@ -2,22 +2,16 @@
  * nothing and writes are refused, after the usual path and fd checks. */
 #include "kernel.h"
 #include "fs/vfs.h"
-#include "mm/uaccess.h"
 #include "syscalls/syscall.h"
+#include <linux/fcntl.h>
 
 /* syscall-partial: getxattr, lgetxattr, fgetxattr, listxattr, llistxattr, flistxattr, setxattr, lsetxattr, fsetxattr, removexattr, lremovexattr, fremovexattr: files have no attributes; setting one fails with EOPNOTSUPP */
 
-#define PATH_MAX_K 4096
-
 static long check_path(const char *upath, bool follow)
 {
-	char path[PATH_MAX_K];
 	struct inode *in;
-	long len = strncpy_from_user(path, upath, sizeof(path));
 
-	if (len < 0)
-		return len;
-	return vfs_lookup_at(-100 /* AT_FDCWD */, path, follow, &in);
+	return vfs_lookup_user(AT_FDCWD, upath, follow ? 0 : AT_SYMLINK_NOFOLLOW, &in);
 }
 
 static long check_fd(int fd)
