@@ -71,10 +71,14 @@ def commands(data_dir):
         # guest has interrupts disabled (the interrupt-window path).
         "signals": wisp(prog("signals")),
         "signals_pie": wisp(prog("signals", "glibc-static-pie")),
-        # A task waiting for host stdin must not stop the others.
-        "stdin_wait": "(busybox sleep 2; echo late) | " + wisp(
+        # A task waiting for host stdin must not stop the others: stdin is a
+        # FIFO that stays empty for 30 s. Were the VM stuck in cat's read,
+        # "slept" would only come once the writer goes away.
+        "stdin_wait": "busybox mkfifo /tmp/stdin_wait; "
+                      "(busybox sleep 30 >/tmp/stdin_wait 2>/dev/null &); " + wisp(
             BUSYBOX, "sh", "-c",
-            "exec 3<&0; busybox cat <&3 & busybox sleep 0.3; echo slept; wait"),
+            "exec 3<&0; busybox cat <&3 & busybox sleep 0.3; echo slept; kill $!")
+                      + " </tmp/stdin_wait",
     }
 
 
@@ -222,7 +226,9 @@ def test_stdin_big(nested):
 
 
 def test_stdin_wait_lets_others_run(nested):
-    assert check(nested["stdin_wait"]).stdout == "slept\nlate\n"
+    r = check(nested["stdin_wait"])
+    assert r.stdout == "slept\n", r
+    assert r.secs < 15, r  # about 1 s; 30 s if the read blocked the VM
 
 
 def test_stdin_eof(nested):

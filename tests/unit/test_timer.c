@@ -5,6 +5,7 @@
 
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 static void sleep_ms(long ms)
 {
@@ -32,6 +33,19 @@ int main(void)
 	sleep_ms(80);
 	CHECK(t.fired == 0);
 	CHECK(run.immediate_exit == 0);
+
+	/* Waiting for input ends when the timer fires, or when input comes. */
+	int fds[2];
+
+	CHECK(pipe(fds) == 0);
+	CHECK(vtimer_arm(&t, 5000000) == 0);
+	CHECK(vtimer_wait_readable(&t, fds[0]) == 0);
+	CHECK(t.fired == 1);
+	CHECK(vtimer_arm(&t, 0) == 0);
+	CHECK(write(fds[1], "x", 1) == 1);
+	CHECK(vtimer_wait_readable(&t, fds[0]) == 1);
+	close(fds[0]);
+	close(fds[1]);
 	vtimer_destroy(&t);
 	return check_report();
 }

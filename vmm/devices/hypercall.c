@@ -58,21 +58,28 @@ static int64_t write_all(int fd, const uint8_t *buf, uint64_t len)
 	return (int64_t)done;
 }
 
-/* A read of host stdin blocks the vCPU; when the guest timer fires it
- * returns -EINTR so the guest kernel can run its other tasks first. */
+/* Waiting for host stdin blocks the vCPU; when the guest timer fires the
+ * read returns -EINTR so the guest kernel can run its other tasks first. */
 static int64_t read_some(struct hc_ctx *ctx, uint8_t *buf, uint64_t len)
 {
 	for (;;) {
-		ssize_t n = read(ctx->in_fd, buf, len);
+		ssize_t n;
 
+		if (ctx->timer) {
+			int ready = vtimer_wait_readable(ctx->timer, ctx->in_fd);
+
+			if (ready < 0)
+				return -errno;
+			if (!ready)
+				return -EINTR;
+		}
+		n = read(ctx->in_fd, buf, len);
 		if (n >= 0)
 			return n;
-		if (errno == EAGAIN)
+		if (errno == EAGAIN && !ctx->timer)
 			wait_fd(ctx->in_fd, POLLIN);
-		else if (errno != EINTR)
+		else if (errno != EAGAIN && errno != EINTR)
 			return -errno;
-		if (ctx->timer && ctx->timer->fired)
-			return -EINTR;
 	}
 }
 

@@ -4,6 +4,8 @@
 #include "devices/timer.h"
 
 #include <errno.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/syscall.h>
@@ -56,6 +58,26 @@ int vtimer_arm(struct vtimer *t, uint64_t ns)
 	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
 	t->fired = 0;
 	return timer_settime(t->id, 0, &its, NULL);
+}
+
+int vtimer_wait_readable(struct vtimer *t, int fd)
+{
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+	sigset_t block, orig;
+	int rc;
+
+	/* The signal stays blocked between the check of fired and the wait;
+	 * ppoll unblocks it atomically, so a firing in between ends the wait. */
+	sigemptyset(&block);
+	sigaddset(&block, TIMER_SIGNAL);
+	pthread_sigmask(SIG_BLOCK, &block, &orig);
+	do
+		rc = t->fired ? 0 : ppoll(&pfd, 1, NULL, &orig);
+	while (rc < 0 && errno == EINTR && !t->fired);
+	pthread_sigmask(SIG_SETMASK, &orig, NULL);
+	if (rc < 0 && errno == EINTR)
+		return 0;
+	return rc < 0 ? -1 : rc > 0;
 }
 
 void vtimer_destroy(struct vtimer *t)

@@ -21,5 +21,8 @@ int vtimer_init(struct vtimer *t, struct kvm_run *run);
 /* Fires once after ns nanoseconds; 0 cancels. */
 int vtimer_arm(struct vtimer *t, uint64_t ns);
 void vtimer_destroy(struct vtimer *t);
+/* Waits until fd is readable (1) or the timer has fired (0), with no window
+ * in which a firing could be missed; -1 with errno on error. */
+int vtimer_wait_readable(struct vtimer *t, int fd);
 
 #endif
