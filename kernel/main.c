@@ -115,6 +115,7 @@ static _Noreturn void kernel_main(void)
 	const struct hvm_start_info *si = phys_to_virt(boot_start_info_pa);
 
 	kernel_started = true;
+	arch_init_native();
 	if (si->magic != HVM_START_MAGIC)
 		panic("not started through the PVH boot protocol");
 	platform_init(si);

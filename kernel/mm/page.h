@@ -5,7 +5,7 @@
 #include "kernel.h"
 
 /* All guest RAM is mapped at DIRECT_MAP_BASE + physical address. */
-#define DIRECT_MAP_BASE 0xffff800000000000UL
+#define DIRECT_MAP_BASE 0xffffff0000000000UL  /* PML4 slot 510 */
 #define KERNEL_VMA_BASE 0xffffffff80000000UL
 
 static inline void *phys_to_virt(uint64_t pa)

@@ -76,11 +76,13 @@ start_high:
 	.globl gdt
 gdt:
 	.quad 0
-	.quad 0x00af9a000000ffff        /* 0x08 kernel code, 64-bit */
-	.quad 0x00cf92000000ffff        /* 0x10 kernel data */
-	.quad 0x00cff2000000ffff        /* 0x18 user data */
-	.quad 0x00affa000000ffff        /* 0x20 user code, 64-bit */
-	.quad 0, 0                      /* 0x28 TSS, filled by cpu.c */
+	.quad 0                         /* 0x08 unused */
+	.quad 0x00af9a000000ffff        /* 0x10 kernel code, 64-bit */
+	.quad 0x00cf92000000ffff        /* 0x18 kernel data */
+	.quad 0x00cffa000000ffff        /* 0x20 user code, 32-bit (sysret layout) */
+	.quad 0x00cff2000000ffff        /* 0x28 user data */
+	.quad 0x00affa000000ffff        /* 0x30 user code, 64-bit */
+	.quad 0, 0                      /* 0x38 TSS, filled by cpu.c */
 gdt_end:
 	.p2align 3
 gdt_desc:
@@ -88,20 +90,20 @@ gdt_desc:
 	.quad gdt
 
 	/* Boot tables: identity map and direct map of the first 4 GiB, and the
-	 * kernel image at KERNEL_VMA, all with 2 MiB pages. */
+	 * kernel image at KERNEL_VMA, all with 2 MiB pages. The direct map is
+	 * in PML4 slot 510 (0xffffff0000000000): the PVM-style host cannot
+	 * reach slot 256 from the guest's native kernel mode. */
 	.p2align 12
 boot_pml4:
 	.quad PHYS(pdpt_low) + PG_TABLE
-	.fill 255, 8, 0
-	.quad PHYS(pdpt_low) + PG_TABLE  /* 0xffff800000000000: direct map */
-	.fill 254, 8, 0
+	.fill 509, 8, 0
+	.quad PHYS(pdpt_low) + PG_TABLE  /* 0xffffff0000000000: direct map */
 	.quad PHYS(pdpt_kernel) + PG_TABLE
 
 	.globl kernel_pml4
 kernel_pml4:
-	.fill 256, 8, 0
+	.fill 510, 8, 0
 	.quad PHYS(pdpt_low) + PG_TABLE
-	.fill 254, 8, 0
 	.quad PHYS(pdpt_kernel) + PG_TABLE
 
 pdpt_low:

@@ -1,17 +1,53 @@
-/* cpu.h: per-CPU state set up at boot. */
+/* cpu.h: per-CPU state, and the privileged operations done the way the host
+ * lets the kernel do them (docs/architecture.md, "Platforms"). */
 #ifndef ARCH_CPU_H
 #define ARCH_CPU_H
 
+#include <stdbool.h>
 #include <stdint.h>
+
+struct trapframe;
+
+/* One version per platform, chosen at boot by arch_init_native(). */
+struct cpu_ops {
+	const char *name;
+	/* Runs once, natively, before anything else in the kernel. */
+	void (*init)(void);
+	/* Loads a page-table root (CR3). */
+	void (*set_root)(uint64_t pa);
+	/* Drops the TLB entry of one page. */
+	void (*flush_page)(uint64_t va);
+	/* The address that caused the page fault being handled (CR2). */
+	uint64_t (*fault_addr)(void);
+	/* Sets the user TLS base (FS). */
+	void (*set_fs_base)(uint64_t base);
+	/* Whether the trap interrupted user mode (not the kernel). */
+	bool (*from_user)(const struct trapframe *tf);
+};
+
+extern const struct cpu_ops *cpu;
+extern const struct cpu_ops ring0_cpu_ops, pvm_cpu_ops;
 
 extern uint64_t cpu_kstack_top;
 extern uint32_t boot_start_info_pa;
+extern bool cpu_has_fsgsbase;
 
 void arch_init_ring0(uint32_t start_info_pa);
-/* Sets the user TLS base (arch_prctl ARCH_SET_FS). */
-void cpu_set_fs_base(uint64_t base);
+/* Finds out how the host runs the kernel and picks the cpu ops. */
+void arch_init_native(void);
+/* Points an IDT gate at handler; ist 0 keeps the current stack. */
+void cpu_set_gate(int vec, uint64_t handler, int ist);
+/* Opens or closes port I/O from code running at CPL 3 (TSS I/O bitmap). */
+void cpu_allow_ports(bool allow);
+/* The stack of IDT gates with this IST index (1-7). */
+void cpu_set_trap_stack(int ist, uint64_t top);
 /* Where entries from user mode (syscall, exceptions) put their frame. */
 void cpu_set_kernel_stack(uint64_t top);
+
+static inline void cpu_set_fs_base(uint64_t base)
+{
+	cpu->set_fs_base(base);
+}
 
 /* The kernel never uses x87/SSE, so the live registers are the user's. */
 static inline void fpu_save(uint8_t *area)

@@ -1,44 +1,10 @@
 /* entry.S: kernel entry from user mode (syscall, exceptions) and the return
  * to user mode with iretq (sysret faults on this project's KVM host). */
 #include "arch/x86_64/x86.h"
+#include "arch/x86_64/regs.h"
 
 #define TRAP_SYSCALL 0x100
 
-.macro PUSH_REGS
-	push %rax
-	push %rbx
-	push %rcx
-	push %rdx
-	push %rsi
-	push %rdi
-	push %rbp
-	push %r8
-	push %r9
-	push %r10
-	push %r11
-	push %r12
-	push %r13
-	push %r14
-	push %r15
-.endm
-
-.macro POP_REGS
-	pop %r15
-	pop %r14
-	pop %r13
-	pop %r12
-	pop %r11
-	pop %r10
-	pop %r9
-	pop %r8
-	pop %rbp
-	pop %rdi
-	pop %rsi
-	pop %rdx
-	pop %rcx
-	pop %rbx
-	pop %rax
-.endm
 
 	.text
 	/* syscall: rcx = user rip, r11 = user rflags, rsp still the user's.
@@ -70,35 +36,35 @@ trap_restore:
 
 trap_common:
 	PUSH_REGS
+	/* With a whole trapframe at rsp (also reached from pvm_entry.S). */
+	.globl trap_handle
+trap_handle:
 	cld
 	mov %rsp, %rdi
 	call trap_dispatch
 	jmp trap_restore
 
-/* Exceptions 0-31 and interrupts 32-47 (TRAP_VECTORS); those without a
- * CPU error code push a zero. */
+/* Exceptions 0-31 and interrupts 32-47 (TRAP_VECTORS), on a kernel that
+ * runs in ring 0; pvm_entry.S has the stubs for a PVM-style host. */
 .macro TRAP_STUB vec
 	.p2align 4
 trap_stub_\vec:
-	.if (\vec == 8 || (\vec >= 10 && \vec <= 14) || \vec == 17 || \vec == 21 || \vec == 29 || \vec == 30)
-	.else
-	push $0
-	.endif
+	PUSH_ZERO_ERROR \vec
 	push $\vec
 	jmp trap_common
 .endm
 
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-	TRAP_STUB \vec
-	.endr
+.macro TRAP_STUB_ADDR vec
+	.quad trap_stub_\vec
+.endm
+
+	FOR_EACH_VECTOR TRAP_STUB
 
 	.section .rodata
 	.globl trap_stubs
 	.p2align 3
 trap_stubs:
-	.irp vec, 0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,36,37,38,39,40,41,42,43,44,45,46,47
-	.quad trap_stub_\vec
-	.endr
+	FOR_EACH_VECTOR TRAP_STUB_ADDR
 
 	.text
 	/* The last ring-0 step: iretq to a ring-3 stub that enters the kernel

@@ -1,5 +1,6 @@
 /* paging.c: four-level page tables for user address spaces. */
 #include "kernel.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "lib/string.h"
 #include "mm/page.h"
@@ -70,10 +71,10 @@ uint64_t paging_unmap(pte_t *root, uint64_t va)
 
 void paging_switch(pte_t *root)
 {
-	asm volatile("mov %0, %%cr3" : : "r"(virt_to_phys(root)) : "memory");
+	cpu->set_root(virt_to_phys(root));
 }
 
 void paging_flush(uint64_t va)
 {
-	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+	cpu->flush_page(va);
 }

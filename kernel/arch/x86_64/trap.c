@@ -1,5 +1,6 @@
 /* trap.c: CPU exceptions: demand paging, and signals for faulting programs. */
 #include "kernel.h"
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/x86.h"
 #include "mm/vm.h"
@@ -43,12 +44,12 @@ static void user_fault(struct trapframe *tf)
 
 static bool from_user(const struct trapframe *tf)
 {
-	return (tf->cs & 3) == 3;
+	return cpu->from_user(tf);
 }
 
 static void page_fault(struct trapframe *tf)
 {
-	uint64_t addr = read_cr2();
+	uint64_t addr = cpu->fault_addr();
 	struct proc *p = current();
 	int err = -EFAULT;
 

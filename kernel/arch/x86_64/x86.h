@@ -10,12 +10,16 @@
 #define MSR_GS_BASE 0xc0000101
 #define EFER_SCE (1u << 0)
 
-/* GDT selectors; the user ones are laid out as sysret expects. */
-#define KERNEL_CS 0x08
-#define KERNEL_DS 0x10
-#define USER_DS (0x18 | 3)
-#define USER_CS (0x20 | 3)
-#define TSS_SEL 0x28
+#define CR4_FSGSBASE (1u << 16)
+
+/* GDT selectors, in Linux's layout: the PVM-style host runs the guest's
+ * kernel and user code with its own user selectors (CS 0x33, SS 0x2b), so
+ * frames it pushes only make sense if ours are the same. */
+#define KERNEL_CS 0x10
+#define KERNEL_DS 0x18
+#define USER_DS (0x28 | 3)
+#define USER_CS (0x30 | 3)
+#define TSS_SEL 0x38
 
 
 #ifndef __ASSEMBLY__
@@ -71,6 +75,50 @@ static inline uint64_t read_cr2(void)
 	uint64_t v;
 
 	asm volatile("mov %%cr2, %0" : "=r"(v));
+	return v;
+}
+
+static inline uint64_t read_cr3(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr3, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr3(uint64_t v)
+{
+	asm volatile("mov %0, %%cr3" : : "r"(v) : "memory");
+}
+
+static inline uint64_t read_cr4(void)
+{
+	uint64_t v;
+
+	asm volatile("mov %%cr4, %0" : "=r"(v));
+	return v;
+}
+
+static inline void write_cr4(uint64_t v)
+{
+	asm volatile("mov %0, %%cr4" : : "r"(v));
+}
+
+static inline void invlpg(uint64_t va)
+{
+	asm volatile("invlpg (%0)" : : "r"(va) : "memory");
+}
+
+static inline void wrfsbase(uint64_t v)
+{
+	asm volatile("wrfsbase %0" : : "r"(v));
+}
+
+static inline uint16_t read_cs(void)
+{
+	uint16_t v;
+
+	asm volatile("mov %%cs, %0" : "=r"(v));
 	return v;
 }
 

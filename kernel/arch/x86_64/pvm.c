@@ -1,0 +1,50 @@
+/* pvm.c: the cpu ops for a PVM-style host (PLATFORM.md): the kernel runs
+ * natively in hardware ring 3 after its first syscall, privileged
+ * instructions #GP there, and traps enter emulated ring 0 (pvm_entry.S). */
+#include "kernel.h"
+#include "arch/x86_64/cpu.h"
+#include "arch/x86_64/trap.h"
+#include "arch/x86_64/x86.h"
+
+#define PVM_IST 1
+#define TRAP_STACK_SIZE 4096
+
+extern const uint64_t pvm_stubs[TRAP_VECTORS];
+void pvm_write_cr3(uint64_t pa);
+void pvm_invlpg(uint64_t va);
+
+/* CR2 of the current page fault, saved by the ring-0 stub. */
+uint64_t pvm_fault_addr;
+static uint8_t trap_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
+
+/* Kernel and program share hardware ring 3 here: the kernel's port I/O
+ * (hypercalls) is checked against the TSS bitmap like the program's. */
+static void pvm_init(void)
+{
+	cpu_allow_ports(true);
+	cpu_set_trap_stack(PVM_IST, (uint64_t)(trap_stack + sizeof(trap_stack)));
+	for (int v = 0; v < TRAP_VECTORS; v++)
+		cpu_set_gate(v, pvm_stubs[v], PVM_IST);
+}
+
+static uint64_t pvm_get_fault_addr(void)
+{
+	return pvm_fault_addr;
+}
+
+/* Frames pushed here carry CS 0x33 whether the trap came from the program
+ * or the kernel; the kernel lives in the upper half. */
+static bool pvm_from_user(const struct trapframe *tf)
+{
+	return (int64_t)tf->rip >= 0;
+}
+
+const struct cpu_ops pvm_cpu_ops = {
+	.name = "pvm",
+	.init = pvm_init,
+	.set_root = pvm_write_cr3,
+	.flush_page = pvm_invlpg,
+	.fault_addr = pvm_get_fault_addr,
+	.set_fs_base = wrfsbase,
+	.from_user = pvm_from_user,
+};
