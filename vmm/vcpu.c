@@ -16,6 +16,9 @@
 #define SEL_DATA32 0x18
 #define CR0_PE 0x1
 #define CR0_ET 0x10
+/* The wisp kernel gives programs the lower half of the address space. */
+#define GUEST_USER_END 0x800000000000ull
+#define INJECT_RETRY_NS 50000
 
 static int fail_ioctl(const char *what, int id)
 {
@@ -233,8 +236,25 @@ static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 	}
 }
 
+/* Whether the guest can take an interrupt now. KVM's flags say so on VMX
+ * and SVM. A PVM-style host reports IF = 0 whenever the guest runs
+ * natively, in user mode too, and never opens an interrupt window; but
+ * user mode always has interrupts on (the program cannot clear IF), so
+ * there the vCPU's position decides. */
+static bool interrupt_allowed(struct vcpu *v)
+{
+	struct kvm_regs regs;
+
+	if (v->run->ready_for_interrupt_injection && v->run->if_flag)
+		return true;
+	if (v->run->if_flag || ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
+		return false;
+	return regs.rip < GUEST_USER_END;
+}
+
 /* Delivers a fired timer as soon as the guest accepts interrupts; until
- * then KVM exits as soon as it does (the interrupt window). */
+ * then KVM exits as soon as it does (the interrupt window) or, where the
+ * host has no such exit, the timer kicks KVM_RUN again shortly. */
 static int inject_timer(struct vcpu *v, struct vtimer *t)
 {
 	struct kvm_interrupt irq = { .irq = WISP_TIMER_VECTOR };
@@ -247,13 +267,15 @@ static int inject_timer(struct vcpu *v, struct vtimer *t)
 		v->run->request_interrupt_window = 0;
 		return 0;
 	}
-	if (v->run->ready_for_interrupt_injection && v->run->if_flag) {
+	if (interrupt_allowed(v)) {
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			return fail_ioctl("KVM_INTERRUPT", v->id);
 		t->fired = 0;
 		v->run->request_interrupt_window = 0;
 	} else {
 		v->run->request_interrupt_window = 1;
+		if (vtimer_kick_after(t, INJECT_RETRY_NS) < 0)
+			return fail_ioctl("timer_settime", v->id);
 	}
 	return 0;
 }

@@ -50,14 +50,24 @@ int vtimer_init(struct vtimer *t, struct kvm_run *run)
 	return 0;
 }
 
-int vtimer_arm(struct vtimer *t, uint64_t ns)
+static int set_timer(struct vtimer *t, uint64_t ns)
 {
 	struct itimerspec its = { 0 };
 
 	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
 	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
-	t->fired = 0;
 	return timer_settime(t->id, 0, &its, NULL);
+}
+
+int vtimer_arm(struct vtimer *t, uint64_t ns)
+{
+	t->fired = 0;
+	return set_timer(t, ns);
+}
+
+int vtimer_kick_after(struct vtimer *t, uint64_t ns)
+{
+	return set_timer(t, ns);
 }
 
 int vtimer_wait_readable(struct vtimer *t, int fd)

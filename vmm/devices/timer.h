@@ -20,6 +20,9 @@ struct vtimer {
 int vtimer_init(struct vtimer *t, struct kvm_run *run);
 /* Fires once after ns nanoseconds; 0 cancels. */
 int vtimer_arm(struct vtimer *t, uint64_t ns);
+/* Makes KVM_RUN return again after ns, keeping a fired timer pending: for
+ * an interrupt the guest could not take yet. */
+int vtimer_kick_after(struct vtimer *t, uint64_t ns);
 void vtimer_destroy(struct vtimer *t);
 /* Waits until fd is readable (1) or the timer has fired (0), with no window
  * in which a firing could be missed; -1 with errno on error. */
