@@ -98,7 +98,8 @@ static void opt_escape(char *out, size_t len, const char *s)
 static void build_args(const struct qemu_params *p, const struct tmpfiles *t,
 		       const char **args, char bufs[3][8400])
 {
-	bool kvm = kvm_usable() == 0;
+	const char *accel = getenv("WISP_QEMU_ACCEL");
+	bool kvm = accel && *accel ? strcmp(accel, "tcg") != 0 : kvm_usable() == 0;
 	const char *qemu = getenv("WISP_QEMU");
 	int n = 0;
 
@@ -109,8 +110,8 @@ static void build_args(const struct qemu_params *p, const struct tmpfiles *t,
 	args[n++] = "-M";
 	/* auto-kernel-cmdline=off: microvm would otherwise append its own words,
 	 * which the guest would take as program arguments. */
-	args[n++] = kvm ? "microvm,accel=kvm,auto-kernel-cmdline=off"
-			: "microvm,accel=tcg,auto-kernel-cmdline=off";
+	args[n++] = kvm ? "microvm,accel=kvm,rtc=on,auto-kernel-cmdline=off"
+			: "microvm,accel=tcg,rtc=on,auto-kernel-cmdline=off";
 	args[n++] = "-cpu";
 	args[n++] = kvm ? "host" : "max";
 	args[n++] = "-m";

@@ -1,6 +1,7 @@
 /* legacy.c: the generic PVH platform (QEMU microvm): serial ports for the
  * program's output and exit status, CMOS clock, PIT for TSC calibration. */
 #include "kernel.h"
+#include "arch/x86_64/cpu.h"
 #include "drivers/lapic.h"
 #include "drivers/legacy.h"
 #include "arch/x86_64/x86.h"
@@ -9,6 +10,7 @@
 
 #define COM3_PORT 0x3e8
 #define LSR_THR_EMPTY 0x20
+#define CMOS_UIP_POLLS 2000
 
 static void serial_putc(uint16_t port, char c)
 {
@@ -92,8 +94,10 @@ static uint64_t legacy_realtime_ns(void)
 	bool is_bcd;
 	unsigned sec, min, hour, day, mon, year;
 
-	while (cmos_read(0x0a) & 0x80)
-		; /* update in progress */
+	/* An update takes under 2 ms; QEMU on a PVM-style host reports one
+	 * in progress for good, so the wait is bounded (a poll is >= 1 us). */
+	for (int i = 0; i < CMOS_UIP_POLLS && (cmos_read(0x0a) & 0x80); i++)
+		;
 	is_bcd = !(cmos_read(0x0b) & 0x04);
 	sec = bcd(cmos_read(0x00), is_bcd);
 	min = bcd(cmos_read(0x02), is_bcd);
@@ -142,12 +146,27 @@ static uint64_t pit_calibrate_khz(void)
 	return (t1 - t0) / 10;
 }
 
-/* CPUID leaves that report the TSC rate are not trustworthy on every
- * loader (TCG repeats the last basic leaf for unknown ones): measure it. */
+/* QEMU on KVM with an invariant TSC reports its rate in the hypervisor
+ * leaf 0x40000010. Other CPUID leaves are not trustworthy on every loader
+ * (TCG repeats the last basic leaf for unknown ones). */
+static uint64_t kvm_cpuid_tsc_khz(void)
+{
+	uint32_t r[4];
+
+	cpuid(0x40000000, 0, r);
+	/* "KVMKVMKVM\0\0\0" */
+	if (r[1] != 0x4b4d564b || r[2] != 0x564b4d56 || r[3] != 0x4d || r[0] < 0x40000010)
+		return 0;
+	cpuid(0x40000010, 0, r);
+	return r[0];
+}
+
 uint64_t legacy_tsc_khz(void)
 {
 	static uint64_t khz;
 
+	if (!khz)
+		khz = kvm_cpuid_tsc_khz();
 	if (!khz)
 		khz = pit_calibrate_khz();
 	return khz ? khz : 1000000;
@@ -158,7 +177,9 @@ void legacy_init(void)
 	/* Mask the 8259 PICs: the only interrupt used is the local APIC timer. */
 	outb(0x21, 0xff);
 	outb(0xa1, 0xff);
-	if (!lapic_init(legacy_tsc_khz())) {
+	if (lapic_init(legacy_tsc_khz())) {
+		cpu->allow_device_interrupts();
+	} else {
 		legacy_platform.timer_arm = NULL;
 		legacy_platform.timer_ack = NULL;
 	}

@@ -23,6 +23,9 @@ struct cpu_ops {
 	void (*set_fs_base)(uint64_t base);
 	/* Whether the trap interrupted user mode (not the kernel). */
 	bool (*from_user)(const struct trapframe *tf);
+	/* Interrupts will come from an emulated device (a local APIC), not
+	 * only from wisp-vmm: the program must run with IF visibly set. */
+	void (*allow_device_interrupts)(void);
 };
 
 extern const struct cpu_ops *cpu;

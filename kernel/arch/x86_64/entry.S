@@ -32,7 +32,13 @@ trap_return:
 trap_restore:
 	POP_REGS
 	add $16, %rsp           /* vector, error */
+	cmpb $0, cpu_iret_ring0(%rip)
+	jne 1f
 	iretq
+1:	cmpq $0, (%rsp)         /* back to the kernel: no interrupts there */
+	js 2f
+	jmp pvm_iret
+2:	iretq
 
 trap_common:
 	PUSH_REGS

@@ -13,6 +13,8 @@ extern const uint64_t pvm_stubs[TRAP_VECTORS];
 void pvm_write_cr3(uint64_t pa);
 void pvm_invlpg(uint64_t va);
 
+/* Read by trap_restore: return to user mode through ring 0. */
+bool cpu_iret_ring0;
 /* CR2 of the current page fault, saved by the ring-0 stub. */
 uint64_t pvm_fault_addr;
 static uint8_t trap_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
@@ -39,6 +41,15 @@ static bool pvm_from_user(const struct trapframe *tf)
 	return (int64_t)tf->rip >= 0;
 }
 
+/* The host tracks the guest's IF flag only through iretq done in ring 0:
+ * after a native one it counts the program as running with interrupts
+ * off. wisp-vmm injects by the vCPU's position instead, but an emulated
+ * local APIC (QEMU) needs the flag, at ~20 us a return. */
+static void pvm_allow_device_interrupts(void)
+{
+	cpu_iret_ring0 = true;
+}
+
 const struct cpu_ops pvm_cpu_ops = {
 	.name = "pvm",
 	.init = pvm_init,
@@ -47,4 +58,5 @@ const struct cpu_ops pvm_cpu_ops = {
 	.fault_addr = pvm_get_fault_addr,
 	.set_fs_base = wrfsbase,
 	.from_user = pvm_from_user,
+	.allow_device_interrupts = pvm_allow_device_interrupts,
 };

@@ -2,8 +2,9 @@
  * exception and interrupt into emulated ring 0 (~1 us an instruction) but
  * runs the kernel natively once it is back in hardware ring 3.
  *
- * So the ring-0 stubs do only what needs ring 0 (read CR2; load CR3 or
- * flush a page for the native kernel, which #GPs at pvm_*_site) and iretq
+ * So the ring-0 stubs do only what needs ring 0 (read CR2; load CR3, flush
+ * a page or return to user mode with interrupts on, for the native kernel,
+ * which #GPs at pvm_*_site) and iretq
  * at once to trap_native, in hardware ring 3, which does the real work.
  * They run on the IST 1 stack (pvm.c), so the stack is known whether the
  * trap came from the program or the kernel.
@@ -20,6 +21,8 @@ pvm_stub_\vec:
 	je pvm_do_cr3
 	cmpq $pvm_invlpg_site, 8(%rsp)
 	je pvm_do_invlpg
+	cmpq $pvm_iret_site, 8(%rsp)
+	je pvm_do_iret
 	.endif
 	.if \vec == 14
 	push %rax
@@ -55,6 +58,12 @@ pvm_do_invlpg:
 	invlpg (%rdi)
 	movq $pvm_invlpg_done, 8(%rsp)
 	add $8, %rsp
+	iretq
+
+	/* The native rsp points at the user's iret frame. */
+pvm_do_iret:
+	mov 32(%rsp), %rsp
+	orq $0x200, 16(%rsp)    /* IF */
 	iretq
 
 	/* Native, on the IST stack: rsp -> the SS slot of the frame above,
@@ -95,6 +104,13 @@ pvm_invlpg_site:
 	invlpg (%rdi)
 pvm_invlpg_done:
 	ret
+
+	/* Returns to user mode through pvm_do_iret, with rsp at the iret
+	 * frame (trap_restore, when cpu_iret_ring0 is set). */
+	.globl pvm_iret
+pvm_iret:
+pvm_iret_site:
+	hlt
 
 	.section .rodata
 	.globl pvm_stubs

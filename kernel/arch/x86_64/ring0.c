@@ -44,6 +44,11 @@ static bool ring0_from_user(const struct trapframe *tf)
 	return (tf->cs & 3) == 3;
 }
 
+/* iretq sets IF as written here. */
+static void ring0_allow_device_interrupts(void)
+{
+}
+
 const struct cpu_ops ring0_cpu_ops = {
 	.name = "ring0",
 	.init = ring0_init,
@@ -52,4 +57,5 @@ const struct cpu_ops ring0_cpu_ops = {
 	.fault_addr = ring0_fault_addr,
 	.set_fs_base = ring0_set_fs_base,
 	.from_user = ring0_from_user,
+	.allow_device_interrupts = ring0_allow_device_interrupts,
 };
