@@ -34,21 +34,24 @@ static bool one_mapping(const struct vma *v, uint64_t end)
  * fail half way. */
 static int move_pages(struct mm *mm, uint64_t from, uint64_t to, uint64_t len)
 {
+	struct tlb_batch b;
 	pte_t *e;
 
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE)
 		if ((e = paging_walk(mm->root, from + off, false)) && (*e & PTE_P) &&
 		    !paging_walk(mm->root, to + off, true))
 			return -ENOMEM;
+	tlb_batch_init(&b, mm->root);
 	for (uint64_t off = 0; off < len; off += PAGE_SIZE) {
 		pte_t pte;
 
 		if (!(e = paging_walk(mm->root, from + off, false)) || !(*e & PTE_P))
 			continue;
 		pte = *e;
-		paging_unmap(mm->root, from + off);
+		paging_unmap(mm->root, from + off, &b);
 		*paging_walk(mm->root, to + off, false) = pte;
 	}
+	tlb_batch_flush(&b);
 	return 0;
 }
 

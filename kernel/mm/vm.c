@@ -7,6 +7,11 @@
 #include "mm/pageref.h"
 #include "mm/vm.h"
 
+/* A fault that creates a page table fills the table's whole 2 MiB range
+ * while more than 1/FAULT_AROUND_RESERVE of guest memory stays free. */
+#define FAULT_AROUND (512 * PAGE_SIZE)
+#define FAULT_AROUND_RESERVE 8
+
 struct mm *vm_create(void)
 {
 	static bool boot_root_taken;
@@ -69,12 +74,14 @@ static int vma_split(struct mm *mm, uint64_t addr)
 	return 0;
 }
 
+/* Accessed and dirty are set up front: the kernel never reads them, and a
+ * shadow-paging host would otherwise trap to set them on first use. */
 static uint64_t pte_flags(unsigned prot)
 {
-	uint64_t f = PTE_U;
+	uint64_t f = PTE_U | PTE_A;
 
 	if (prot & VM_WRITE)
-		f |= PTE_W;
+		f |= PTE_W | PTE_D;
 	if (!(prot & VM_EXEC))
 		f |= PTE_NX;
 	return f;
@@ -94,12 +101,17 @@ static pte_t protected_pte(pte_t e, unsigned prot)
 
 static void free_pages_in(struct mm *mm, uint64_t start, uint64_t end, bool kernel)
 {
+	struct tlb_batch b;
+
+	tlb_batch_init(&b, mm->root);
 	for (uint64_t va = start; va < end; va += PAGE_SIZE) {
-		uint64_t pa = paging_unmap(mm->root, va);
+		uint64_t pa = paging_unmap(mm->root, va, &b);
 
 		if (pa && !kernel && page_ref_put(pa))
 			page_free(phys_to_virt(pa));
 	}
+	/* Before anything can reuse the pages. */
+	tlb_batch_flush(&b);
 }
 
 /* Writes a shared file mapping's pages in [start, end) to its file. */
@@ -264,6 +276,7 @@ uint64_t vm_find_free(struct mm *mm, uint64_t len)
 int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 {
 	uint64_t end = start + ALIGN_UP(len, PAGE_SIZE);
+	struct tlb_batch b;
 
 	if (start & (PAGE_SIZE - 1) || end < start || end > USER_SPACE_END)
 		return -EINVAL;
@@ -272,6 +285,7 @@ int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 	for (uint64_t va = start; va < end; va += PAGE_SIZE)
 		if (!vma_find(mm, va))
 			return -ENOMEM;
+	tlb_batch_init(&b, mm->root);
 	for (struct vma *v = mm->vmas; v && v->start < end; v = v->next) {
 		if (v->start < start)
 			continue;
@@ -282,10 +296,11 @@ int vm_protect(struct mm *mm, uint64_t start, uint64_t len, unsigned prot)
 
 			if (e && PTE_HOLDS_PAGE(*e)) {
 				*e = protected_pte(*e, v->prot);
-				paging_flush(va);
+				tlb_batch_add(&b, va);
 			}
 		}
 	}
+	tlb_batch_flush(&b);
 	return 0;
 }
 
@@ -336,6 +351,36 @@ static bool access_allowed(unsigned prot, bool write, bool exec)
 	return prot & (VM_READ | VM_WRITE | VM_EXEC);
 }
 
+/* Whether the rest of a fault's FAULT_AROUND block may be filled too: only
+ * while memory is plentiful, so it never brings the out-of-memory kill
+ * nearer for a program that would fit page by page. */
+static bool fault_around_affordable(void)
+{
+	size_t block = FAULT_AROUND / PAGE_SIZE;
+
+	return page_free_count() > block + page_total_count() / FAULT_AROUND_RESERVE;
+}
+
+/* Maps the absent pages of the FAULT_AROUND block around va, as a read
+ * fault would. Called when the fault created the page table: on a
+ * shadow-paging host (PLATFORM.md) a table is cheap to fill before the
+ * program first uses it and costs a trap per entry after, and each page
+ * first used costs a host fault, so filling it at once is several times
+ * faster than page by page. Linux's transparent huge pages also give an
+ * aligned anonymous range 2 MiB at the first touch. Best effort: a page
+ * left out faults later. */
+static void fault_around(struct mm *mm, uint64_t va, const struct vma *v)
+{
+	uint64_t start = MAX(ALIGN_DOWN(va, FAULT_AROUND), v->start);
+	uint64_t end = MIN(ALIGN_DOWN(va, FAULT_AROUND) + FAULT_AROUND, v->end);
+
+	if (!fault_around_affordable())
+		return;
+	for (uint64_t a = start; a < end; a += PAGE_SIZE)
+		if (a != va && !populate(mm, a, v, false))
+			return;
+}
+
 int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 {
 	uint64_t va = ALIGN_DOWN(addr, PAGE_SIZE);
@@ -349,7 +394,11 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 	e = paging_walk(mm->root, va, false);
 	if (e && (*e & PTE_P) && !(write && (*e & PTE_COW)))
 		return -EACCES; /* present yet faulting: a protection violation */
-	return populate(mm, va, v, write) ? 0 : -ENOMEM;
+	if (!populate(mm, va, v, write))
+		return -ENOMEM;
+	if (!e)
+		fault_around(mm, va, v);
+	return 0;
 }
 
 int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write)
@@ -438,7 +487,7 @@ void vm_release(struct mm *mm)
 
 /* Shares the present pages of v copy-on-write: both sides lose write
  * access until one of them writes. */
-static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
+static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v, struct tlb_batch *b)
 {
 	struct vma *nv = kmalloc(sizeof(*nv));
 
@@ -460,7 +509,7 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 				return -ENOMEM;
 			if (!(v->prot & VM_SHARED)) {
 				*e = (*e | PTE_COW) & ~PTE_W;
-				paging_flush(va);
+				tlb_batch_add(b, va);
 			}
 		}
 		d = paging_walk(dst->root, va, true);
@@ -477,6 +526,8 @@ static int clone_vma(struct mm *dst, struct mm *src, const struct vma *v)
 struct mm *vm_clone(struct mm *mm)
 {
 	struct mm *copy = vm_create();
+	struct tlb_batch b;
+	int err = 0;
 
 	if (!copy)
 		return NULL;
@@ -487,11 +538,14 @@ struct mm *vm_clone(struct mm *mm)
 	copy->arg_end = mm->arg_end;
 	copy->env_start = mm->env_start;
 	copy->env_end = mm->env_end;
-	for (struct vma *v = mm->vmas; v; v = v->next) {
-		if (clone_vma(copy, mm, v)) {
-			vm_release(copy);
-			return NULL;
-		}
+	tlb_batch_init(&b, mm->root);
+	for (struct vma *v = mm->vmas; v && !err; v = v->next)
+		err = clone_vma(copy, mm, v, &b);
+	/* The source lost write access to its pages, even on failure. */
+	tlb_batch_flush(&b);
+	if (err) {
+		vm_release(copy);
+		return NULL;
 	}
 	return copy;
 }

@@ -17,6 +17,8 @@ struct cpu_ops {
 	void (*set_root)(uint64_t pa);
 	/* Drops the TLB entry of one page. */
 	void (*flush_page)(uint64_t va);
+	/* Up to how many pages flush_page beats reloading the root. */
+	unsigned flush_pages_max;
 	/* The address that caused the page fault being handled (CR2). */
 	uint64_t (*fault_addr)(void);
 	/* Sets the user TLS base (FS). */

@@ -7,6 +7,9 @@
 
 extern pte_t kernel_pml4[];
 
+/* The first address space runs on the boot root (vm_create). */
+static pte_t *loaded_root = kernel_pml4;
+
 pte_t *paging_kernel_root(void)
 {
 	return kernel_pml4;
@@ -56,7 +59,7 @@ int paging_map(pte_t *root, uint64_t va, uint64_t pa, uint64_t flags)
 	return 0;
 }
 
-uint64_t paging_unmap(pte_t *root, uint64_t va)
+uint64_t paging_unmap(pte_t *root, uint64_t va, struct tlb_batch *b)
 {
 	pte_t *e = paging_walk(root, va, false);
 	uint64_t pa;
@@ -65,12 +68,32 @@ uint64_t paging_unmap(pte_t *root, uint64_t va)
 		return 0;
 	pa = *e & PTE_ADDR_MASK;
 	*e = 0;
-	paging_flush(va);
+	tlb_batch_add(b, va);
 	return pa;
+}
+
+void tlb_batch_add(struct tlb_batch *b, uint64_t va)
+{
+	if (b->pages < TLB_BATCH_PAGES)
+		b->va[b->pages] = va;
+	b->pages++;
+}
+
+void tlb_batch_flush(struct tlb_batch *b)
+{
+	if (b->root == loaded_root && b->pages) {
+		if (b->pages <= cpu->flush_pages_max)
+			for (unsigned i = 0; i < b->pages; i++)
+				cpu->flush_page(b->va[i]);
+		else
+			cpu->set_root(virt_to_phys(b->root));
+	}
+	b->pages = 0;
 }
 
 void paging_switch(pte_t *root)
 {
+	loaded_root = root;
 	cpu->set_root(virt_to_phys(root));
 }
 

@@ -3,6 +3,7 @@
  * instructions #GP there, and traps enter emulated ring 0 (pvm_entry.S). */
 #include "kernel.h"
 #include "arch/x86_64/cpu.h"
+#include "arch/x86_64/paging.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/x86.h"
 
@@ -55,6 +56,7 @@ const struct cpu_ops pvm_cpu_ops = {
 	.init = pvm_init,
 	.set_root = pvm_write_cr3,
 	.flush_page = pvm_invlpg,
+	.flush_pages_max = 1,   /* each is a trap, like a reload */
 	.fault_addr = pvm_get_fault_addr,
 	.set_fs_base = wrfsbase,
 	.from_user = pvm_from_user,

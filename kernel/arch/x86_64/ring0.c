@@ -54,6 +54,7 @@ const struct cpu_ops ring0_cpu_ops = {
 	.init = ring0_init,
 	.set_root = ring0_set_root,
 	.flush_page = invlpg,
+	.flush_pages_max = TLB_BATCH_PAGES,
 	.fault_addr = ring0_fault_addr,
 	.set_fs_base = ring0_set_fs_base,
 	.from_user = ring0_from_user,
