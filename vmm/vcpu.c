@@ -1,5 +1,6 @@
 /* vcpu.c: create a vCPU, set its PVH boot state and run it, dispatching exits. */
 #include "vcpu.h"
+#include "watchdog.h"
 
 #include <errno.h>
 #include <linux/kvm.h>
@@ -280,11 +281,16 @@ static int inject_timer(struct vcpu *v, struct vtimer *t)
 	return 0;
 }
 
-int vcpu_run(struct vcpu *v, struct hc_ctx *hc)
+static int run_loop(struct vcpu *v, struct hc_ctx *hc, struct watchdog *w)
 {
 	for (;;) {
 		int rc;
 
+		if (watchdog_stuck(w, v->fd)) {
+			fprintf(stderr, "wisp: guest kernel stuck in ring 0 at rip 0x%llx (was its "
+				"memory overwritten by the program?)\n", w->last_rip);
+			return 1;
+		}
 		if (inject_timer(v, hc->timer) < 0)
 			return 1;
 		if (ioctl(v->fd, KVM_RUN, 0) < 0) {
@@ -297,4 +303,16 @@ int vcpu_run(struct vcpu *v, struct hc_ctx *hc)
 		if (rc >= 0)
 			return rc;
 	}
+}
+
+int vcpu_run(struct vcpu *v, struct hc_ctx *hc)
+{
+	struct watchdog w;
+	int rc;
+
+	if (watchdog_start(&w, v->run) < 0)
+		return 1;
+	rc = run_loop(v, hc, &w);
+	watchdog_stop(&w);
+	return rc;
 }

@@ -1,0 +1,82 @@
+/* watchdog.c: notices a vCPU that is stuck in guest ring 0.
+ *
+ * The wisp kernel spends microseconds at a time in ring 0 (boot, trap
+ * stubs): the rest of it runs in ring 3 on a PVM-style host, or moves on
+ * under VMX and SVM. A vCPU seen at the same ring-0 instruction on three
+ * kicks a second apart is in a loop it cannot leave, typically an exception
+ * delivered to a handler that itself faults after a program overwrote the
+ * kernel (on a PVM-style host kernel pages are the program's to write).
+ * Without this the VM would spin emulated instructions for ever. */
+#define _GNU_SOURCE
+#include "watchdog.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#define WATCHDOG_SIGNAL SIGUSR2
+#define WATCHDOG_SAMPLES 3
+
+/* The handler can only reach globals; one vCPU today. */
+static struct kvm_run *kick_run;
+static volatile sig_atomic_t kicked;
+
+static void on_kick(int sig)
+{
+	(void)sig;
+	kicked = 1;
+	kick_run->immediate_exit = 1;
+}
+
+int watchdog_start(struct watchdog *w, struct kvm_run *run)
+{
+	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
+	struct sigaction sa;
+	struct sigevent ev;
+
+	memset(w, 0, sizeof(*w));
+	kick_run = run;
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_kick;
+	sa.sa_flags = SA_RESTART;  /* KVM_RUN still returns: immediate_exit */
+	sigemptyset(&sa.sa_mask);
+	memset(&ev, 0, sizeof(ev));
+	ev.sigev_notify = SIGEV_THREAD_ID;
+	ev.sigev_signo = WATCHDOG_SIGNAL;
+	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
+	if (sigaction(WATCHDOG_SIGNAL, &sa, NULL) < 0 ||
+	    timer_create(CLOCK_MONOTONIC, &ev, &w->id) < 0 ||
+	    timer_settime(w->id, 0, &its, NULL) < 0) {
+		fprintf(stderr, "wisp: cannot start the vCPU watchdog: %s\n", strerror(errno));
+		return -1;
+	}
+	w->created = true;
+	return 0;
+}
+
+bool watchdog_stuck(struct watchdog *w, int vcpu_fd)
+{
+	struct kvm_regs regs;
+	struct kvm_sregs sregs;
+
+	if (!kicked)
+		return false;
+	kicked = 0;
+	if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0 ||
+	    (sregs.cs.selector & 3) != 0 || regs.rip != w->last_rip) {
+		w->last_rip = regs.rip;
+		w->same = 1;
+		return false;
+	}
+	return ++w->same >= WATCHDOG_SAMPLES;
+}
+
+void watchdog_stop(struct watchdog *w)
+{
+	if (w->created)
+		timer_delete(w->id);
+	w->created = false;
+}
