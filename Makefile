@@ -138,10 +138,11 @@ $(BUILD)/bench/%: bench/progs/%.c bench/progs/bench.h
 	@mkdir -p $(dir $@)
 	musl-gcc -O2 -Wall -Wextra -static -o $@ $<
 
-# BENCH_ARGS="--runs 50 --write": both scripts take --runs and --write.
+# BENCH_ARGS="--runs 50 --write": both scripts take --runs and --write
+# (micro.py also --reps); they measure the binaries in $(BUILD).
 bench: all $(BUILD)/tests/progs/hello-musl-static $(BENCH_BINS)
-	$(PYTHON) bench/boot.py $(BENCH_ARGS)
-	$(PYTHON) bench/micro.py $(BENCH_ARGS)
+	WISP_BUILD=$(BUILD) $(PYTHON) bench/boot.py $(BENCH_ARGS)
+	WISP_BUILD=$(BUILD) $(PYTHON) bench/micro.py $(BENCH_ARGS)
 
 # The compatibility report (docs/compat.md); failing cases do not fail it.
 compat: all

@@ -1,28 +1,49 @@
 #!/usr/bin/python3
-"""Micro-benchmarks: the same static programs natively and in wisp, side by
-side, in one run, each as a ratio to native.
+"""Micro-benchmarks: the same static programs natively, under `wisp run`
+(kvm backend) and under `wisp run --backend qemu` (QEMU microvm booting the
+same kernel, with KVM when /dev/kvm is usable), side by side in one run, with
+the ratios wisp/native, qemu/native and wisp/qemu.
 
-  getpid     syscall(SYS_getpid) round trip, N=100000     (bench/progs/getpid.c)
-  touch      first-touch page faults: mmap 256 MiB and
-             write one byte per 4 KiB page                (bench/progs/touch.c)
-  forkexec   fork + execv of a static program + waitpid,
-             N=50                                         (bench/progs/forkexec.c)
-  python3    `python3 -c pass`, whole command from outside
+  getpid         syscall(SYS_getpid) round trip, N=100000   (bench/progs/getpid.c)
+  fault_seq      page faults, sequential: mmap 64 MiB, one
+                 write per 4 KiB page: ns per touched page  (bench/progs/fault.c)
+  fault_stride   page-fault round trip: one write in each of
+                 64 2 MiB blocks whose page table exists
+                 already, so each is a trap of its own that
+                 maps one page (no fault-around can cover
+                 it): ns per fault, 8 rounds                (bench/progs/fault.c)
+  touch          mmap 256 MiB and write one byte per 4 KiB
+                 page: ns per page                          (bench/progs/touch.c)
+  timer_signal   setitimer(ITIMER_REAL) every 1 ms, empty
+                 SIGALRM handler: the gap a spinning loop
+                 sees per tick (interrupt + signal delivery
+                 + rt_sigreturn)                            (bench/progs/timer.c)
+  signal         kill(getpid(), SIGUSR1) + the same
+                 handler: no interrupt, for comparison      (bench/progs/timer.c)
+  timer_preempt  two spinning threads on one CPU: time from
+                 the preempted thread's last TSC read to the
+                 next thread's first (interrupt + context
+                 switch)                                    (bench/progs/timer.c)
+  forkexec       fork + execv of a static program + waitpid,
+                 N=50                                       (bench/progs/forkexec.c)
+  python3        `python3 -c pass`, whole command from outside
 
-The first three time their own inner loop with clock_gettime(CLOCK_MONOTONIC)
-inside the program, so VM boot and program loading are excluded; each row is
-the median of --reps runs (default 3). python3 start-up is timed from
-outside, so for wisp it includes booting the VM (and packing python's
-libraries and stdlib); it is the median of --runs runs (default 10, after a
-warm-up run).
+All but python3 time their own inner loop inside the program (TSC or
+clock_gettime(CLOCK_MONOTONIC)), so VM boot and program loading are
+excluded; each cell is the median of --reps runs (default 3). python3
+start-up is timed from outside, so for wisp it includes booting the VM (and
+packing python's libraries and stdlib); it is the median of --runs runs
+(default 10, after a warm-up run).
 
-The wisp backend is kvm when /dev/kvm is usable, else qemu; under QEMU's
-TCG (no KVM) the guest is emulated and the ratios are not representative.
-A benchmark that fails in wisp is reported as "fails: REASON".
+Without /dev/kvm the kvm column is skipped (with the reason) and the qemu
+backend runs under TCG: those ratios are not representative. --backend
+kvm|qemu runs only that backend. A benchmark that fails is reported as
+"fails: REASON". After the table, the issue's targets are checked against the
+kvm column.
 
 Prints markdown on stdout; --write also puts it into docs/benchmarks.md,
 replacing the section between the micro.py markers or appending it (run
-after bench/boot.py --write, which rewrites the file).
+after bench/boot.py --write, which keeps this section).
 Usage: python3 bench/micro.py [--runs N] [--reps N] [--write] [--backend kvm|qemu]
 """
 
@@ -49,7 +70,8 @@ DOC = ROOT / "docs" / "benchmarks.md"
 BEGIN = "<!-- bench/micro.py: begin -->"
 END = "<!-- bench/micro.py: end -->"
 TIMEOUT = 300
-RESULT_RE = re.compile(r"^RESULT (\w+) ([\d.]+) (\S+) (\d+)\s*$", re.M)
+RESULT_RE = re.compile(r"^RESULT (\w+) (-?[\d.]+) (\S+) (\d+)\s*$", re.M)
+PROGS = ("getpid", "touch", "forkexec", "nop", "fault", "timer")
 
 
 def kvm_available():
@@ -74,7 +96,8 @@ def run(argv, timeout=TIMEOUT):
 def reason(rc, out, err):
     """A short reason why a run failed."""
     lines = err.decode("utf-8", "replace").splitlines()
-    for pref in ("wisp-kernel: panic", "wisp: ", "wisp-kernel: unimplemented syscall"):
+    for pref in ("wisp-kernel: panic", "wisp-kernel: out of guest memory", "wisp: ",
+                 "wisp-kernel: unimplemented syscall"):
         hit = next((l for l in lines if l.startswith(pref)), None)
         if hit:
             return hit.replace("|", "/")[:120]
@@ -84,20 +107,21 @@ def reason(rc, out, err):
     return ("exit status %s%s" % (rc, ": " + tail[:80] if tail else "")).replace("|", "/")
 
 
-def inner(name, argv, reps):
-    """Runs argv reps times; returns (median value, unit, iterations) from its
-    RESULT line, or raises RuntimeError(reason)."""
-    vals = []
-    unit = iters = None
+def inner(names, argv, reps):
+    """Runs argv reps times; returns {name: (median value, unit)} from its
+    RESULT lines, or raises RuntimeError(reason)."""
+    vals = {n: [] for n in names}
+    units = {}
     for _ in range(reps):
         _, rc, out, err = run(argv)
-        m = RESULT_RE.search(out.decode("utf-8", "replace"))
-        if rc != 0 or not m or m.group(1) != name:
+        found = {m.group(1): m for m in RESULT_RE.finditer(out.decode("utf-8", "replace"))}
+        if rc != 0 or not all(n in found for n in names):
             raise RuntimeError(reason(rc, out, err) if rc != 0 else
                                "no RESULT line in the output")
-        vals.append(float(m.group(2)))
-        unit, iters = m.group(3), int(m.group(4))
-    return statistics.median(vals), unit, iters
+        for n in names:
+            vals[n].append(float(found[n].group(2)))
+            units[n] = found[n].group(3)
+    return {n: (statistics.median(vals[n]), units[n]) for n in names}
 
 
 def outer(argv, runs):
@@ -111,20 +135,32 @@ def outer(argv, runs):
         if rc != 0:
             raise RuntimeError(reason(rc, out, err))
         times.append(dt)
-    return statistics.median(times) * 1e3, "ms", runs
+    return statistics.median(times) * 1e3, "ms"
 
 
 def fmt(v, unit):
+    """A value with its unit; ns figures of 10 µs and more are shown in µs."""
     if v is None:
         return ""
+    if unit.startswith("ns/") and v >= 10000:
+        v, unit = v / 1e3, "µs/" + unit[3:]
+    elif unit.startswith("us/"):
+        unit = "µs/" + unit[3:]
     return ("%.0f %s" if v >= 100 else "%.2f %s") % (v, unit)
+
+
+def us(v, unit):
+    """v in µs, for a unit ns/... or us/...; None if unknown."""
+    if v is None:
+        return None
+    return v / 1e3 if unit.startswith("ns/") else v if unit.startswith("us/") else None
 
 
 def ensure_built():
     for f in (WISP, KERNEL):
         if not f.exists():
             sys.exit("micro.py: %s missing: run `make` first" % f)
-    need = [BENCH / n for n in ("getpid", "touch", "forkexec", "nop")]
+    need = [BENCH / n for n in PROGS]
     if not all(p.exists() for p in need):
         subprocess.run(["make", "-C", str(ROOT), "--no-print-directory", "BUILD=%s" % BUILD]
                        + [str(p) for p in need], check=True)
@@ -142,6 +178,12 @@ def write_doc(text):
     DOC.write_text(new)
 
 
+def ratio(a, b):
+    if not a or not b or a <= 0 or b <= 0:
+        return "n/a"
+    return ("%.1f×" if a / b >= 1 else "%.2f×") % (a / b)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--runs", type=int, default=10,
@@ -149,7 +191,7 @@ def main():
     ap.add_argument("--reps", type=int, default=3,
                     help="runs of each in-program benchmark; the median is shown (default 3)")
     ap.add_argument("--backend", choices=("kvm", "qemu"),
-                    help="wisp backend (default: kvm if /dev/kvm is usable, else qemu)")
+                    help="run only this wisp backend (default: both)")
     ap.add_argument("--write", action="store_true", help="also write into docs/benchmarks.md")
     # Accepted so that one BENCH_ARGS works for boot.py and micro.py.
     ap.add_argument("--no-mem-search", action="store_true", help=argparse.SUPPRESS)
@@ -160,47 +202,69 @@ def main():
     ensure_built()
 
     kvm = kvm_available()
-    backend = args.backend or ("kvm" if kvm else "qemu")
-    if backend == "qemu":
-        label = "wisp, qemu backend (%s)" % ("KVM" if kvm else "TCG")
-    else:
-        label = "wisp, kvm backend"
-    wisp = [str(WISP), "run", "--backend", backend]
+    accel = "KVM" if kvm else "TCG"
+    # Columns: (key, label, wisp argv prefix or None for native, skip reason)
+    cols = [("native", "native", None, None)]
+    if args.backend in (None, "kvm"):
+        cols.append(("kvm", "wisp (kvm)", [str(WISP), "run", "--backend", "kvm"],
+                     None if kvm else "skipped: /dev/kvm not available"))
+    if args.backend in (None, "qemu"):
+        cols.append(("qemu", "wisp --backend qemu (%s)" % accel,
+                     [str(WISP), "run", "--backend", "qemu"], None))
     nop = str(BENCH / "nop")
+    big = ["--mem", "1G"]
 
-    benches = [
-        # name, description, native argv, wisp argv, kind
-        ("getpid", "syscall round trip: `syscall(SYS_getpid)`, N=100000",
-         [BENCH / "getpid", 100000], wisp + [BENCH / "getpid", 100000], "inner"),
-        ("touch", "page faults: touch 256 MiB, one write per 4 KiB page",
-         [BENCH / "touch", 256], wisp + ["--mem", "1G", BENCH / "touch", 256], "inner"),
-        ("forkexec", "fork + exec + wait of a static program, N=50",
-         [BENCH / "forkexec", nop, 50],
-         wisp + ["--add", "%s:%s" % (nop, nop), BENCH / "forkexec", nop, 50], "inner"),
-        ("python3", "`python3 -c pass`, whole run (wisp: includes VM boot and packing)",
-         [PYTHON, "-c", "pass"], wisp + [PYTHON, "-c", "pass"], "outer"),
+    # One entry per program run: (result names, native argv, wisp extra
+    # options, program argv, kind).
+    progs = [
+        (["getpid"], [BENCH / "getpid", 100000], [], "inner"),
+        (["fault_seq", "fault_stride"], [BENCH / "fault", 64, 64, 8], big, "inner"),
+        (["touch"], [BENCH / "touch", 256], big, "inner"),
+        (["timer_signal", "signal", "timer_preempt"], [BENCH / "timer", 200, 2000], [], "inner"),
+        (["forkexec"], [BENCH / "forkexec", nop, 50], ["--add", "%s:%s" % (nop, nop)], "inner"),
+        (["python3"], [PYTHON, "-c", "pass"], [], "outer"),
     ]
+    desc = {
+        "getpid": "syscall round trip: `syscall(SYS_getpid)`, N=100000",
+        "fault_seq": "page faults, sequential: 64 MiB, one write per 4 KiB page (per touched page)",
+        "fault_stride": "page-fault round trip: one write per 2 MiB block (page table "
+                        "present), 8 × 64 faults, each a trap of its own",
+        "touch": "touch 256 MiB of fresh memory, one write per 4 KiB page",
+        "timer_signal": "timer interrupt + SIGALRM: setitimer 1 ms, empty handler, "
+                        "gap seen by a spinning loop per tick",
+        "signal": "signal delivery alone: `kill(getpid(), SIGUSR1)` + empty handler, N=2000",
+        "timer_preempt": "timer preemption: two spinning threads on one CPU, "
+                         "last instruction of one to first of the other",
+        "forkexec": "fork + exec + wait of a static program, N=50",
+        "python3": "`python3 -c pass`, whole run (wisp: includes VM boot and packing)",
+    }
 
-    rows = []
-    for name, desc, nat_argv, wisp_argv, kind in benches:
-        res = []
-        for who, argv in (("native", nat_argv), (label, wisp_argv)):
-            progress("%s: %s ..." % (name, who))
-            if name == "python3" and not os.access(PYTHON, os.X_OK):
-                res.append((None, None, "fails: %s not installed" % PYTHON))
+    res = {}   # (name, col) -> (value, unit, error)
+    for names, argv, opts, kind in progs:
+        for key, label, prefix, skip in cols:
+            if skip:
+                for n in names:
+                    res[n, key] = (None, None, skip)
                 continue
+            progress("%s: %s ..." % ("+".join(names), label))
+            if names == ["python3"] and not os.access(PYTHON, os.X_OK):
+                for n in names:
+                    res[n, key] = (None, None, "fails: %s not installed" % PYTHON)
+                continue
+            full = argv if prefix is None else prefix + opts + argv
             try:
                 if kind == "inner":
-                    v, unit, _ = inner(name, argv, args.reps)
+                    got = inner(names, full, args.reps)
                 else:
-                    v, unit, _ = outer(argv, args.runs)
-                res.append((v, unit, ""))
+                    got = {names[0]: outer(full, args.runs)}
+                for n in names:
+                    res[n, key] = got[n] + ("",)
             except RuntimeError as e:
-                res.append((None, None, "fails: %s" % e))
-        (nv, nu, nerr), (wv, wu, werr) = res
-        ratio = "%.1f×" % (wv / nv) if nv and wv else "n/a"
-        rows.append((desc, fmt(nv, nu) or nerr, fmt(wv, wu) or werr, ratio))
+                for n in names:
+                    res[n, key] = (None, None, "fails: %s" % e)
 
+    order = [n for names, _, _, _ in progs for n in names]
+    keys = [c[0] for c in cols]
     command = "python3 bench/micro.py " + shlex.join(sys.argv[1:])
     L = []
     L.append("## Micro-benchmarks (bench/micro.py)")
@@ -210,27 +274,99 @@ def main():
     L.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     L.append("- Host: %s; KVM: %s" % (
         hostinfo.describe(), "yes" if kvm else "no (/dev/kvm not available)"))
-    L.append("- wisp: `wisp run --backend %s`" % backend)
+    L.append("- Build: %s" % hostinfo.build_id(ROOT))
+    L.append("- wisp columns: %s" % "; ".join(
+        "`%s`" % " ".join(["wisp"] + p[1:]) for _, _, p, _ in cols if p))
     L.append("")
-    L.append("| benchmark | native | %s | wisp / native |" % label)
-    L.append("|---|---:|---:|---:|")
-    for desc, n, w, r in rows:
-        L.append("| %s | %s | %s | %s |" % (desc, n, w, r))
+    head = ["benchmark"] + [c[1] for c in cols]
+    ratios = []
+    if "kvm" in keys:
+        ratios.append(("kvm", "native", "wisp / native"))
+    if "qemu" in keys:
+        ratios.append(("qemu", "native", "qemu / native"))
+    if "kvm" in keys and "qemu" in keys:
+        ratios.append(("kvm", "qemu", "wisp / qemu"))
+    head += [r[2] for r in ratios]
+    L.append("| %s |" % " | ".join(head))
+    L.append("|---|%s" % ("---:|" * (len(head) - 1)))
+    for n in order:
+        cells = [desc[n]]
+        for k in keys:
+            v, u, err = res[n, k]
+            cells.append(fmt(v, u) or err)
+        for a, b, _ in ratios:
+            cells.append(ratio(res[n, a][0], res[n, b][0]))
+        L.append("| %s |" % " | ".join(cells))
     L.append("")
-    L.append("- getpid, touch and forkexec time their own loop inside the program "
-             "(`clock_gettime(CLOCK_MONOTONIC)`), so VM boot is excluded; median of %d runs. "
-             "Programs: `bench/progs/*.c`, musl, `-static`." % args.reps)
+    L.append("- All rows but python3 time their own loop inside the program (TSC or "
+             "`clock_gettime(CLOCK_MONOTONIC)`), so VM boot is excluded; median of %d runs. "
+             "Programs: `bench/progs/*.c`, musl, `-static`; `fault` and `touch` run with "
+             "`--mem 1G` in wisp." % args.reps)
     L.append("- python3 is the wall time of the whole command, median of %d runs after a "
              "warm-up; for wisp it includes packing, booting the VM and loading python's "
              "shared libraries and stdlib in the guest." % args.runs)
-    L.append("- A ratio below 1× means the guest kernel answered faster than the host "
-             "kernel: wisp's system calls and page faults are handled inside the VM without "
-             "an exit, and the host's own figures depend on how the host itself is "
-             "virtualised.")
-    if backend == "qemu" and not kvm:
-        L.append("- **No KVM on this host: the wisp column ran under QEMU TCG (software "
+    L.append("- Page faults: `fault_seq` is what a program touching memory in order pays "
+             "per page (fewer traps than pages when the kernel maps several pages per fault, "
+             "as wisp does when a fault creates a page table); the round trip is "
+             "`fault_stride`: every write lands in a different 2 MiB page-table block whose "
+             "table was made beforehand (the block's first page is a separate read-only "
+             "mapping, read untimed), so each is one trap that maps one zeroed page, with "
+             "no page-table allocation and no fault-around, natively and in wisp.")
+    L.append("- Timer: no row is the interrupt alone (wisp is tickless: a lone spinning task "
+             "gets no timer interrupt). `timer_signal` adds signal delivery and "
+             "`rt_sigreturn`, `timer_preempt` a context switch; `timer_signal` − "
+             "(`signal` − `getpid`) estimates the interrupt itself.")
+    L.append("- The native column runs on this host, which may itself be a VM: the ratios "
+             "compare with what the host kernel does here, not with bare metal.")
+    if not kvm:
+        L.append("- **No KVM on this host: the qemu column ran under QEMU TCG (software "
                  "emulation of the guest CPU). These ratios are not representative of wisp "
                  "on KVM.**")
+
+    busy = hostinfo.busy_note()
+    if busy:
+        L.append("- %s; `timer_preempt` natively counts any other process that runs on the "
+                 "threads' CPU between them." % busy)
+
+    # The issue's targets, checked against the kvm column.
+    if "kvm" in keys and not kvm:
+        L.append("")
+        L.append("Targets (kvm backend): not checked: /dev/kvm not available.")
+    elif "kvm" in keys:
+        def val(n, k="kvm"):
+            return res[n, k][0]
+
+        def u_of(n, k="kvm"):
+            return us(res[n, k][0], res[n, k][1] or "")
+
+        def verdict(ok):
+            return "n/a (not measured)" if ok is None else ("**met**" if ok else "**not met**")
+
+        L.append("")
+        L.append("Targets (kvm backend):")
+        L.append("")
+        f = u_of("fault_stride")
+        L.append("- page-fault round trip under 40 µs: %s (`fault_stride` %s; "
+                 "`fault_seq` %s)" % (
+                     verdict(None if f is None else f < 40), fmt(val("fault_stride"), "ns/fault"),
+                     fmt(val("fault_seq"), "ns/page")))
+        ts, tp = u_of("timer_signal"), u_of("timer_preempt")
+        sig, gp = u_of("signal"), u_of("getpid")
+        est = ""
+        if ts is not None and sig is not None and gp is not None:
+            est = "; estimate of the interrupt alone %.0f µs" % (ts - (sig - gp))
+        L.append("- timer interrupt under 40 µs: %s (both must be: `timer_signal` %s, "
+                 "`timer_preempt` %s%s)" % (
+                     verdict(None if ts is None or tp is None else ts < 40 and tp < 40),
+                     fmt(val("timer_signal"), "ns/tick"), fmt(val("timer_preempt"), "ns/switch"),
+                     est))
+        t, tn = val("touch"), val("touch", "native")
+        L.append("- touching 256 MiB within 3× native: %s (%s)" % (
+            verdict(None if not t or not tn else t / tn <= 3), ratio(t, tn)))
+        p, pn = val("python3"), val("python3", "native")
+        L.append("- python3 start-up within 3× native: %s (%s)" % (
+            verdict(None if not p or not pn else p / pn <= 3), ratio(p, pn)))
+        L.append("- `wisp run /bin/busybox true` under 10 ms: see the boot table above.")
     text = "\n".join(L) + "\n"
     print(text, end="")
     if args.write:
