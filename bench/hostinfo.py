@@ -55,7 +55,8 @@ def busy_note():
 def build_id(root):
     """The git commit the working tree is at, and whether (and where) it
     differs from it: the build the figures come from was made from that tree
-    (`make` is run first). Untracked files are not counted."""
+    (`make` is run first). Untracked files, and docs/benchmarks.md (which
+    the scripts write), are not counted."""
     import subprocess
 
     def git(*a):
@@ -67,10 +68,12 @@ def build_id(root):
 
     try:
         head = git("rev-parse", "HEAD").strip()
-        dirty = [l[3:] for l in git("status", "--porcelain", "--untracked-files=no").splitlines()]
+        dirty = [l[3:] for l in git("status", "--porcelain", "--untracked-files=no").splitlines()
+                 if l[3:] != "docs/benchmarks.md"]   # the benchmarks' own output
     except (OSError, subprocess.SubprocessError):
         return "unknown (not a git checkout)"
     if not dirty:
         return "git commit %s, working tree clean" % head[:12]
     shown = ", ".join(dirty[:6]) + (", ..." if len(dirty) > 6 else "")
-    return "git commit %s, working tree dirty (%d files: %s)" % (head[:12], len(dirty), shown)
+    return "git commit %s, working tree dirty (%d file%s: %s)" % (
+        head[:12], len(dirty), "" if len(dirty) == 1 else "s", shown)

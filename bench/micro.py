@@ -11,7 +11,8 @@ the ratios wisp/native, qemu/native and wisp/qemu.
                  64 2 MiB blocks whose page table exists
                  already, so each is a trap of its own that
                  maps one page (no fault-around can cover
-                 it): ns per fault, 8 rounds                (bench/progs/fault.c)
+                 it); each write timed alone, median of
+                 8 x 64                                     (bench/progs/fault.c)
   touch          mmap 256 MiB and write one byte per 4 KiB
                  page: ns per page                          (bench/progs/touch.c)
   timer_signal   setitimer(ITIMER_REAL) every 1 ms, empty
@@ -121,7 +122,8 @@ def inner(names, argv, reps):
         for n in names:
             vals[n].append(float(found[n].group(2)))
             units[n] = found[n].group(3)
-    return {n: (statistics.median(vals[n]), units[n]) for n in names}
+    return {n: (statistics.median(vals[n]), units[n], (min(vals[n]), max(vals[n])))
+            for n in names}
 
 
 def outer(argv, runs):
@@ -135,18 +137,27 @@ def outer(argv, runs):
         if rc != 0:
             raise RuntimeError(reason(rc, out, err))
         times.append(dt)
-    return statistics.median(times) * 1e3, "ms"
+    return statistics.median(times) * 1e3, "ms", (min(times) * 1e3, max(times) * 1e3)
 
 
-def fmt(v, unit):
-    """A value with its unit; ns figures of 10 µs and more are shown in µs."""
+def fmt(v, unit, rng=None):
+    """A value with its unit; ns figures of 10 µs and more are shown in µs.
+    With rng (min, max), the range follows in brackets, in the same unit."""
     if v is None:
         return ""
+    scale = 1
     if unit.startswith("ns/") and v >= 10000:
-        v, unit = v / 1e3, "µs/" + unit[3:]
+        scale, unit = 1e3, "µs/" + unit[3:]
     elif unit.startswith("us/"):
         unit = "µs/" + unit[3:]
-    return ("%.0f %s" if v >= 100 else "%.2f %s") % (v, unit)
+
+    def num(x):
+        x /= scale
+        return ("%.0f" if x >= 100 else "%.3g" if x < 10 else "%.1f") % x
+    text = "%s %s" % (num(v), unit)
+    if rng and rng[0] != rng[1]:
+        text += " (%s–%s)" % (num(rng[0]), num(rng[1]))
+    return text
 
 
 def us(v, unit):
@@ -228,7 +239,7 @@ def main():
         "getpid": "syscall round trip: `syscall(SYS_getpid)`, N=100000",
         "fault_seq": "page faults, sequential: 64 MiB, one write per 4 KiB page (per touched page)",
         "fault_stride": "page-fault round trip: one write per 2 MiB block (page table "
-                        "present), 8 × 64 faults, each a trap of its own",
+                        "present), each a trap of its own; median of 8 × 64, each timed",
         "touch": "touch 256 MiB of fresh memory, one write per 4 KiB page",
         "timer_signal": "timer interrupt + SIGALRM: setitimer 1 ms, empty handler, "
                         "gap seen by a spinning loop per tick",
@@ -244,12 +255,12 @@ def main():
         for key, label, prefix, skip in cols:
             if skip:
                 for n in names:
-                    res[n, key] = (None, None, skip)
+                    res[n, key] = (None, None, None, skip)
                 continue
             progress("%s: %s ..." % ("+".join(names), label))
             if names == ["python3"] and not os.access(PYTHON, os.X_OK):
                 for n in names:
-                    res[n, key] = (None, None, "fails: %s not installed" % PYTHON)
+                    res[n, key] = (None, None, None, "fails: %s not installed" % PYTHON)
                 continue
             full = argv if prefix is None else prefix + opts + argv
             try:
@@ -261,7 +272,7 @@ def main():
                     res[n, key] = got[n] + ("",)
             except RuntimeError as e:
                 for n in names:
-                    res[n, key] = (None, None, "fails: %s" % e)
+                    res[n, key] = (None, None, None, "fails: %s" % e)
 
     order = [n for names, _, _, _ in progs for n in names]
     keys = [c[0] for c in cols]
@@ -292,8 +303,8 @@ def main():
     for n in order:
         cells = [desc[n]]
         for k in keys:
-            v, u, err = res[n, k]
-            cells.append(fmt(v, u) or err)
+            v, u, rng, err = res[n, k]
+            cells.append(fmt(v, u, rng) or err)
         for a, b, _ in ratios:
             cells.append(ratio(res[n, a][0], res[n, b][0]))
         L.append("| %s |" % " | ".join(cells))
@@ -302,6 +313,7 @@ def main():
              "`clock_gettime(CLOCK_MONOTONIC)`), so VM boot is excluded; median of %d runs. "
              "Programs: `bench/progs/*.c`, musl, `-static`; `fault` and `touch` run with "
              "`--mem 1G` in wisp." % args.reps)
+    L.append("- Each cell: median (min–max over the runs).")
     L.append("- python3 is the wall time of the whole command, median of %d runs after a "
              "warm-up; for wisp it includes packing, booting the VM and loading python's "
              "shared libraries and stdlib in the guest." % args.runs)
@@ -345,21 +357,23 @@ def main():
         L.append("")
         L.append("Targets (kvm backend):")
         L.append("")
+        def cell(n):
+            v, u, rng, _ = res[n, "kvm"]
+            return fmt(v, u, rng) if v is not None else "not measured"
+
         f = u_of("fault_stride")
-        L.append("- page-fault round trip under 40 µs: %s (`fault_stride` %s; "
-                 "`fault_seq` %s)" % (
-                     verdict(None if f is None else f < 40), fmt(val("fault_stride"), "ns/fault"),
-                     fmt(val("fault_seq"), "ns/page")))
+        L.append("- page-fault round trip under 40 µs (median): %s (`fault_stride` %s; "
+                 "`fault_seq` %s)" % (verdict(None if f is None else f < 40),
+                                      cell("fault_stride"), cell("fault_seq")))
         ts, tp = u_of("timer_signal"), u_of("timer_preempt")
         sig, gp = u_of("signal"), u_of("getpid")
         est = ""
         if ts is not None and sig is not None and gp is not None:
             est = "; estimate of the interrupt alone %.0f µs" % (ts - (sig - gp))
-        L.append("- timer interrupt under 40 µs: %s (both must be: `timer_signal` %s, "
+        L.append("- timer interrupt under 40 µs (median): %s (both must be: `timer_signal` %s, "
                  "`timer_preempt` %s%s)" % (
                      verdict(None if ts is None or tp is None else ts < 40 and tp < 40),
-                     fmt(val("timer_signal"), "ns/tick"), fmt(val("timer_preempt"), "ns/switch"),
-                     est))
+                     cell("timer_signal"), cell("timer_preempt"), est))
         t, tn = val("touch"), val("touch", "native")
         L.append("- touching 256 MiB within 3× native: %s (%s)" % (
             verdict(None if not t or not tn else t / tn <= 3), ratio(t, tn)))
