@@ -5,6 +5,7 @@
 #include "mm/kmalloc.h"
 #include "mm/vm.h"
 #include "platform.h"
+#include "arch/x86_64/trap.h"
 #include "sched/proc.h"
 #include "syscalls/signal.h"
 
@@ -201,6 +202,7 @@ void proc_before_user(void)
 {
 	struct task *t = current_task();
 
+	trap_run_deferred();
 	if (t->proc->exiting) {
 		task_unlink(t);
 		sched_wakeup(&t->proc->threads);

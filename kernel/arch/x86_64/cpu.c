@@ -42,6 +42,7 @@ uint64_t cpu_kstack_top;
 uint64_t cpu_user_rsp;
 uint32_t boot_start_info_pa;
 bool cpu_has_fsgsbase;
+uint64_t cpu_deferred_irqs;
 
 void cpu_set_gate(int vec, uint64_t handler, int ist)
 {

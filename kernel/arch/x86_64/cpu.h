@@ -36,6 +36,9 @@ extern const struct cpu_ops ring0_cpu_ops, pvm_cpu_ops;
 extern uint64_t cpu_kstack_top;
 extern uint32_t boot_start_info_pa;
 extern bool cpu_has_fsgsbase;
+/* Interrupts (bit = vector - TRAP_FIRST_IRQ) that arrived while the kernel
+ * ran: only a PVM-style host delivers those (pvm_entry.S). */
+extern uint64_t cpu_deferred_irqs;
 
 void arch_init_ring0(uint32_t start_info_pa);
 /* Finds out how the host runs the kernel and picks the cpu ops. */

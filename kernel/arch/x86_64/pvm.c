@@ -7,7 +7,8 @@
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/x86.h"
 
-#define PVM_IST 1
+#define PVM_IST_EXCEPTIONS 1
+#define PVM_IST_INTERRUPTS 2
 #define TRAP_STACK_SIZE 4096
 
 extern const uint64_t pvm_stubs[TRAP_VECTORS];
@@ -18,16 +19,19 @@ void pvm_invlpg(uint64_t va);
 bool cpu_iret_ring0;
 /* CR2 of the current page fault, saved by the ring-0 stub. */
 uint64_t pvm_fault_addr;
-static uint8_t trap_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t exception_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
+static uint8_t interrupt_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
 
 /* Kernel and program share hardware ring 3 here: the kernel's port I/O
  * (hypercalls) is checked against the TSS bitmap like the program's. */
 static void pvm_init(void)
 {
 	cpu_allow_ports(true);
-	cpu_set_trap_stack(PVM_IST, (uint64_t)(trap_stack + sizeof(trap_stack)));
+	cpu_set_trap_stack(PVM_IST_EXCEPTIONS, (uint64_t)(exception_stack + TRAP_STACK_SIZE));
+	cpu_set_trap_stack(PVM_IST_INTERRUPTS, (uint64_t)(interrupt_stack + TRAP_STACK_SIZE));
 	for (int v = 0; v < TRAP_VECTORS; v++)
-		cpu_set_gate(v, pvm_stubs[v], PVM_IST);
+		cpu_set_gate(v, pvm_stubs[v], v < TRAP_FIRST_IRQ ? PVM_IST_EXCEPTIONS
+								 : PVM_IST_INTERRUPTS);
 }
 
 static uint64_t pvm_get_fault_addr(void)

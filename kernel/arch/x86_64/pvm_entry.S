@@ -6,8 +6,13 @@
  * a page or return to user mode with interrupts on, for the native kernel,
  * which #GPs at pvm_*_site) and iretq
  * at once to trap_native, in hardware ring 3, which does the real work.
- * They run on the IST 1 stack (pvm.c), so the stack is known whether the
- * trap came from the program or the kernel.
+ * They run on an IST stack (pvm.c), so the stack is known whether the
+ * trap came from the program or the kernel: IST 1 for exceptions, IST 2
+ * for interrupts. This host delivers interrupts whatever the IF flag, so
+ * one can arrive while the kernel runs, even in trap_native before it has
+ * moved the frame off IST 1; the stub then only notes it in
+ * cpu_deferred_irqs, and the kernel takes it before it returns to user
+ * mode (trap_run_deferred).
  */
 #include "arch/x86_64/x86.h"
 #include "arch/x86_64/regs.h"
@@ -30,6 +35,10 @@ pvm_stub_\vec:
 	mov %rax, pvm_fault_addr(%rip)
 	pop %rax
 	.endif
+	.if \vec >= 32
+	cmpq $0, 8(%rsp)
+	js 1f                   /* the kernel was running: later */
+	.endif
 	push $\vec
 	/* A frame that resumes trap_native with the IF flag clear (the kernel
 	 * is not interruptible) and rsp just above this frame. */
@@ -39,6 +48,11 @@ pvm_stub_\vec:
 	push $USER_CS
 	push $trap_native
 	iretq
+	.if \vec >= 32
+1:	orq $(1 << (\vec - 32)), cpu_deferred_irqs(%rip)
+	add $8, %rsp
+	iretq
+	.endif
 .endm
 
 .macro PVM_STUB_ADDR vec

@@ -67,13 +67,22 @@ static void page_fault(struct trapframe *tf)
 	signal_fault(tf, SIGSEGV, err == -EACCES ? SEGV_ACCERR : SEGV_MAPERR, addr);
 }
 
+void trap_run_deferred(void)
+{
+	uint64_t irqs = cpu_deferred_irqs;
+
+	cpu_deferred_irqs = 0;
+	if (irqs & (1UL << (TRAP_TIMER - TRAP_FIRST_IRQ)))
+		sched_timer_interrupt(true);
+}
+
 void trap_dispatch(struct trapframe *tf)
 {
 	if (tf->vector == 14)
 		page_fault(tf);
 	else if (tf->vector == TRAP_TIMER)
 		sched_timer_interrupt(from_user(tf));
-	else if (tf->vector >= 32)
+	else if (tf->vector >= TRAP_FIRST_IRQ)
 		; /* spurious: no other interrupt is enabled */
 	else if (!from_user(tf))
 		panic("exception %lu in the kernel (rip 0x%lx, error 0x%lx)",

@@ -17,10 +17,14 @@ struct trapframe {
 #define TRAP_SYSCALL 0x100
 
 #define TRAP_VECTORS 48      /* IDT entries: exceptions, then interrupts */
+#define TRAP_FIRST_IRQ 32
 #define TRAP_TIMER 32        /* the preemption and deadline timer */
 
 /* Returns to user mode with the given frame; never returns. */
 _Noreturn void trap_return(struct trapframe *tf);
 void trap_dispatch(struct trapframe *tf);
+/* Handles the interrupts that arrived while the kernel ran; call before
+ * returning to user mode. */
+void trap_run_deferred(void);
 
 #endif
