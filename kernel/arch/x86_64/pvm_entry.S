@@ -4,8 +4,8 @@
  *
  * So the ring-0 stubs do only what needs ring 0 (read CR2; load CR3, flush
  * a page or return to user mode with interrupts on, for the native kernel,
- * which #GPs at pvm_*_site) and iretq
- * at once to trap_native, in hardware ring 3, which does the real work.
+ * which #GPs at pvm_*_site) and iretq at once to trap_native, in hardware
+ * ring 3, which does the real work.
  * They run on an IST stack (pvm.c), so the stack is known whether the
  * trap came from the program or the kernel: IST 1 for exceptions, IST 2
  * for interrupts. This host delivers interrupts whatever the IF flag, so
