@@ -1,10 +1,12 @@
 /* cpio.c: write cpio newc entries into a growing memory buffer. */
 #include "cpio.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CPIO_HDR_LEN 110
 
@@ -51,22 +53,36 @@ static size_t padded(size_t n)
 	return (n + 3) & ~(size_t)3;
 }
 
-static int entry(struct cpio *c, const char *name, uint32_t ino, uint32_t mode,
-		 uint32_t nlink, uint32_t mtime, const void *data, size_t size)
+/* Room for an entry of this name with up to size bytes of data. */
+static int reserve_entry(struct cpio *c, const char *name, size_t size)
+{
+	size_t namesize = strlen(name) + 1;
+
+	if (size > UINT32_MAX || namesize > UINT32_MAX)
+		return c->failed = 1, -1;
+	return reserve(c, padded(CPIO_HDR_LEN + namesize) + padded(size) + 4);
+}
+
+static void put_header(struct cpio *c, const char *name, uint32_t ino, uint32_t mode,
+		       uint32_t nlink, uint32_t mtime, size_t size)
 {
 	size_t namesize = strlen(name) + 1;
 	char hdr[CPIO_HDR_LEN + 1];
 
-	if (size > UINT32_MAX || namesize > UINT32_MAX)
-		return c->failed = 1, -1;
-	if (reserve(c, padded(CPIO_HDR_LEN + namesize) + padded(size) + 4) < 0)
-		return -1;
 	snprintf(hdr, sizeof(hdr), "070701%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X%08X",
 		 ino, mode, 0u, 0u, nlink, mtime, (uint32_t)size, 0u, 0u, 0u, 0u,
 		 (uint32_t)namesize, 0u);
 	put(c, hdr, CPIO_HDR_LEN);
 	put(c, name, namesize);
 	pad4(c);
+}
+
+static int entry(struct cpio *c, const char *name, uint32_t ino, uint32_t mode,
+		 uint32_t nlink, uint32_t mtime, const void *data, size_t size)
+{
+	if (reserve_entry(c, name, size) < 0)
+		return -1;
+	put_header(c, name, ino, mode, nlink, mtime, size);
 	if (size)
 		put(c, data, size);
 	pad4(c);
@@ -99,6 +115,46 @@ int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtim
 		  const void *data, size_t size)
 {
 	return cpio_add(c, name, S_IFREG | (perm & 07777), mtime, data, size);
+}
+
+/* Reads up to size bytes at the entry's data position; a file that shrank
+ * while being read keeps what it had. */
+static ssize_t read_into(int fd, uint8_t *dst, size_t size)
+{
+	size_t done = 0;
+
+	while (done < size) {
+		ssize_t n = read(fd, dst + done, size - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		done += (size_t)n;
+	}
+	return (ssize_t)done;
+}
+
+const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
+				uint32_t mtime, int fd, size_t size, size_t *len)
+{
+	const char *rel = relative(name);
+	size_t start = c->len, data;
+	ssize_t n;
+
+	if (c->failed || reserve_entry(c, rel, size) < 0)
+		return NULL;
+	data = start + padded(CPIO_HDR_LEN + strlen(rel) + 1);
+	n = read_into(fd, c->buf + data, size);
+	if (n < 0)
+		return NULL;
+	put_header(c, rel, c->next_ino++, S_IFREG | (perm & 07777), 1, mtime, (size_t)n);
+	c->len = data + (size_t)n;
+	pad4(c);
+	*len = (size_t)n;
+	return c->buf + data;
 }
 
 int cpio_add_symlink(struct cpio *c, const char *name, const char *target)

@@ -22,6 +22,12 @@ int cpio_add(struct cpio *c, const char *name, uint32_t mode, uint32_t mtime,
 int cpio_add_dir(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime);
 int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtime,
 		  const void *data, size_t size);
+/* Adds a regular file of size bytes read straight from fd into the
+ * archive. Returns its data in the archive (valid until the next add) and
+ * sets *len to what was read, or NULL: an allocation failed (cpio_finish
+ * will fail too) or, with errno set, the read did. */
+const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
+				uint32_t mtime, int fd, size_t size, size_t *len);
 int cpio_add_symlink(struct cpio *c, const char *name, const char *target);
 
 /* Appends the TRAILER!!! entry. Returns -1 if any earlier call failed. */

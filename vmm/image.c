@@ -218,19 +218,27 @@ int image_read_file(const char *path, uint8_t **data, size_t *len)
 static int add_host_file(struct builder *b, const char *host, const char *guest,
 			 const struct stat *st)
 {
-	uint8_t *data;
+	const uint8_t *data;
 	size_t len;
-	int rc = claim(b, guest, K_OTHER);
+	int rc = claim(b, guest, K_OTHER), fd;
 
 	if (rc <= 0)
 		return rc;
-	if (image_read_file(host, &data, &len) < 0)
+	if ((uint64_t)st->st_size >= UINT32_MAX)
+		return fail(b, "%s: %s: %s", b->spec, host, strerror(EFBIG));
+	fd = open(host, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
 		return fail(b, "%s: %s: %s", b->spec, host, strerror(errno));
+	data = cpio_add_file_fd(b->cpio, guest, st->st_mode & 07777, (uint32_t)st->st_mtime,
+				fd, (size_t)st->st_size, &len);
+	if (!data && !b->cpio->failed)
+		rc = fail(b, "%s: %s: %s", b->spec, host, strerror(errno));
+	close(fd);
+	if (!data)
+		return b->cpio->failed ? fail(b, "out of memory building the guest image") : rc;
 	if (len > 4 && memcmp(data, ELFMAG, SELFMAG) == 0)
 		deps_add_object(&b->deps, host, data, len);
-	rc = cpio_add_file(b->cpio, guest, st->st_mode & 07777, (uint32_t)st->st_mtime, data, len);
-	free(data);
-	return rc < 0 ? fail(b, "out of memory building the guest image") : 0;
+	return 0;
 }
 
 static int add_host_symlink(struct builder *b, const char *host, const char *guest)
