@@ -7,17 +7,28 @@ Fixtures and helpers:
                 and returns prog(name, variant) -> absolute path
   run           run(args, backend, input=None, timeout=None, text=True)
                 -> Result(rc, stdout, stderr) for `wisp run --backend B ARGS`
+                (see backend_command)
+  run_command   run_command(args, backend) -> (argv, env) of the same command,
+                for tests that read its output as it comes
   wisp_cmd      wisp_cmd(args, ...) -> Result for `wisp ARGS` (no backend added)
-  backend       parametrized over BACKENDS; "kvm" is skipped without /dev/kvm,
-                "qemu" without qemu-system-x86_64
+  backend       parametrized over BACKENDS (see backend_skip_reason):
+                  kvm   wisp's own VMM on /dev/kvm
+                  qemu  `--backend qemu`: QEMU with KVM where /dev/kvm is
+                        usable, TCG elsewhere (wisp's own choice)
+                  tcg   `--backend qemu` with WISP_QEMU_ACCEL=tcg: the kernel in
+                        ring 0 under TCG even on a host with /dev/kvm;
+                        skipped where there is no /dev/kvm, as "qemu" is TCG
+                        there already. Only tests that use `run` or
+                        `run_command` get tcg rows.
   variant       how a test program was built (musl/glibc, static/static-pie);
-                with a backend, the qemu backend only gets QEMU_VARIANTS unless
-                the test is marked all_variants or WISP_TEST_ALL=1 is set
+                with a backend, the qemu and tcg backends only get
+                QEMU_VARIANTS unless the test is marked all_variants or
+                WISP_TEST_ALL=1 is set
 
 Environment knobs:
   WISP_BUILD         build directory (default: <repo>/build)
-  WISP_TEST_ALL=1    run every test-program variant on the qemu backend too
-  WISP_TEST_TIMEOUT  per-VM timeout in seconds (default 30 kvm, 120 qemu)
+  WISP_TEST_ALL=1    run every test-program variant on the qemu and tcg backends too
+  WISP_TEST_TIMEOUT  per-VM timeout in seconds (default 30 kvm, 120 qemu and tcg)
   WISP_QEMU          QEMU binary (default qemu-system-x86_64 on PATH)
 """
 
@@ -38,10 +49,14 @@ KERNEL = BUILD / "wisp-kernel.elf"
 PROGS_DIR = BUILD / "tests" / "progs"
 UNIT_DIR = BUILD / "tests" / "unit"
 
-BACKENDS = ["kvm", "qemu"]
+BACKENDS = ["kvm", "qemu", "tcg"]
+# Backends that are `wisp run --backend qemu` with WISP_QEMU_ACCEL set so
+# (None: unset, wisp chooses).
+QEMU_ACCEL = {"qemu": None, "tcg": "tcg"}
 VARIANTS = ["musl-static", "musl-static-pie", "glibc-static", "glibc-static-pie"]
-# TCG is slow: on the qemu backend most programs run in two builds only,
-# which between them cover both libcs and both static and static-pie.
+# QEMU is slower to start: on the qemu and tcg backends most programs run in
+# two builds only, which between them cover both libcs and both static and
+# static-pie.
 QEMU_VARIANTS = ["musl-static", "glibc-static-pie"]
 
 QEMU_BIN = "qemu-system-x86_64"
@@ -62,8 +77,11 @@ def backend_skip_reason(backend):
     """Why `backend` cannot run on this host, or None."""
     if backend == "kvm" and not kvm_available():
         return "kvm backend: /dev/kvm not available (no KVM on this host)"
-    if backend == "qemu" and qemu_path() is None:
-        return "qemu backend: %s not found on PATH" % QEMU_BIN
+    if backend in QEMU_ACCEL and qemu_path() is None:
+        return "%s backend: %s not found on PATH" % (backend, QEMU_BIN)
+    if backend == "tcg" and not kvm_available():
+        return ("tcg backend: same as the qemu backend without /dev/kvm "
+                "(QEMU uses TCG there already)")
     return None
 
 
@@ -71,7 +89,20 @@ def default_timeout(backend):
     env = os.environ.get("WISP_TEST_TIMEOUT")
     if env:
         return float(env)
-    return 120.0 if backend == "qemu" else 30.0
+    return 120.0 if backend in QEMU_ACCEL else 30.0
+
+
+def backend_command(backend, args):
+    """(argv, env) that run `wisp run` with ARGS on `backend`: tcg is the
+    qemu backend with WISP_QEMU_ACCEL=tcg; for qemu the variable is removed,
+    so that wisp itself chooses (KVM when it can)."""
+    assert backend in BACKENDS, backend
+    env = dict(os.environ)
+    env.pop("WISP_QEMU_ACCEL", None)
+    if QEMU_ACCEL.get(backend):
+        env["WISP_QEMU_ACCEL"] = QEMU_ACCEL[backend]
+    wisp_backend = "qemu" if backend in QEMU_ACCEL else backend
+    return [WISP, "run", "--backend", wisp_backend, *args], env
 
 
 def _backend_param(backend, *values, id=None):
@@ -84,24 +115,31 @@ def _backend_param(backend, *values, id=None):
 
 def pytest_configure(config):
     config.addinivalue_line("markers", "kvm: runs a VM with the kvm backend (needs /dev/kvm)")
-    config.addinivalue_line("markers", "qemu: runs a VM under QEMU (TCG when there is no KVM)")
     config.addinivalue_line(
-        "markers", "all_variants: run every test-program build on the qemu backend too")
+        "markers", "qemu: runs a VM under QEMU (with KVM where /dev/kvm is usable, else TCG)")
+    config.addinivalue_line(
+        "markers", "tcg: runs a VM under QEMU with TCG on a host that has /dev/kvm")
+    config.addinivalue_line(
+        "markers", "all_variants: run every test-program build on the qemu and tcg backends too")
 
 
 def pytest_generate_tests(metafunc):
     names = metafunc.fixturenames
+    # The tcg backend exists in `run` and `run_command` only: a test that
+    # starts wisp some other way (test_compat.py's runner) gets kvm and qemu.
+    backends = [b for b in BACKENDS
+                if b != "tcg" or "run" in names or "run_command" in names]
     if "backend" in names and "variant" in names:
         every = (metafunc.definition.get_closest_marker("all_variants") is not None
                  or os.environ.get("WISP_TEST_ALL") == "1")
         params = []
-        for b in BACKENDS:
+        for b in backends:
             variants = VARIANTS if (b == "kvm" or every) else QEMU_VARIANTS
             for v in variants:
                 params.append(_backend_param(b, v, id="%s-%s" % (b, v)))
         metafunc.parametrize(("backend", "variant"), params)
     elif "backend" in names:
-        metafunc.parametrize("backend", [_backend_param(b) for b in BACKENDS])
+        metafunc.parametrize("backend", [_backend_param(b) for b in backends])
     elif "variant" in names:
         metafunc.parametrize("variant", VARIANTS)
 
@@ -173,13 +211,21 @@ def run(wisp, kernel):
     backend, so pass `input` only with backend="kvm".
     """
     def call(args, backend, input=None, timeout=None, text=True):
-        assert backend in BACKENDS, backend
         if input is not None and backend != "kvm":
             raise ValueError("stdin is only forwarded by the kvm backend")
-        argv = [wisp, "run", "--backend", backend, *args]
-        return _execute(argv, input=input,
+        argv, env = backend_command(backend, args)
+        return _execute(argv, input=input, env=env,
                         timeout=timeout or default_timeout(backend), text=text)
     return call
+
+
+@pytest.fixture(scope="session")
+def run_command(wisp, kernel):
+    """run_command(args, backend) -> (argv, env) for `wisp run` on backend,
+    for a test that drives the process itself (backend_command)."""
+    def command(args, backend):
+        return backend_command(backend, args)
+    return command
 
 
 @pytest.fixture(scope="session")

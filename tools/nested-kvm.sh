@@ -1,12 +1,13 @@
 #!/bin/sh
-# nested-kvm.sh: runs wisp's kvm backend on a host without /dev/kvm.
+# nested-kvm.sh: runs wisp's kvm backend on KVM for AMD SVM, on any host.
 #
-# It boots a Debian Linux kernel under QEMU (TCG, `-cpu max`, which emulates
-# AMD SVM with nested paging), loads kvm and kvm_amd in that Linux guest,
-# and runs a list of shell commands there, each of which may call `wisp run`
-# (a static build of wisp, with build/wisp-kernel.elf next to it). Results go
-# to a second serial port, framed and base64-encoded, so they cannot mix with
-# kernel messages; tests/integration/test_nested_kvm.py parses them.
+# It boots a Debian Linux kernel under QEMU (always TCG, even where the host
+# has /dev/kvm; `-cpu max`, which emulates AMD SVM with nested paging), loads
+# kvm and kvm_amd in that Linux guest, and runs a list of shell commands
+# there, each of which may call `wisp run` (a static build of wisp, with
+# build/wisp-kernel.elf next to it). Results go to a second serial port,
+# framed and base64-encoded, so they cannot mix with kernel messages;
+# tests/integration/test_nested_kvm.py parses them.
 #
 #   tools/nested-kvm.sh [options] [CMDFILE]
 #
