@@ -288,7 +288,7 @@ static int run_loop(struct vcpu *v, struct hc_ctx *hc, struct watchdog *w)
 
 		if (watchdog_stuck(w, v->fd)) {
 			fprintf(stderr, "wisp: guest kernel stuck in ring 0 at rip 0x%llx (was its "
-				"memory overwritten by the program?)\n", w->last_rip);
+				"memory overwritten by the program?)\n", w->last.rip);
 			return 1;
 		}
 		if (inject_timer(v, hc->timer) < 0)

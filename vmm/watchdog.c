@@ -2,11 +2,14 @@
  *
  * The wisp kernel spends microseconds at a time in ring 0 (boot, trap
  * stubs): the rest of it runs in ring 3 on a PVM-style host, or moves on
- * under VMX and SVM. A vCPU seen at the same ring-0 instruction on three
- * kicks a second apart is in a loop it cannot leave, typically an exception
- * delivered to a handler that itself faults after a program overwrote the
- * kernel (on a PVM-style host kernel pages are the program's to write).
- * Without this the VM would spin emulated instructions for ever. */
+ * under VMX and SVM, where a long copy can keep it on one `rep movsb` for
+ * seconds, but with changing registers. A vCPU seen in ring 0 with every
+ * register the same on three kicks a second apart is in a loop it cannot
+ * leave (the kernel never waits in ring 0 with interrupts on), typically an
+ * exception delivered to a handler that itself faults after a program
+ * overwrote the kernel (on a PVM-style host kernel pages are the program's
+ * to write). Without this the VM would spin emulated instructions for
+ * ever. */
 #define _GNU_SOURCE
 #include "watchdog.h"
 
@@ -66,8 +69,8 @@ bool watchdog_stuck(struct watchdog *w, int vcpu_fd)
 		return false;
 	kicked = 0;
 	if (ioctl(vcpu_fd, KVM_GET_REGS, &regs) < 0 || ioctl(vcpu_fd, KVM_GET_SREGS, &sregs) < 0 ||
-	    (sregs.cs.selector & 3) != 0 || regs.rip != w->last_rip) {
-		w->last_rip = regs.rip;
+	    (sregs.cs.selector & 3) != 0 || memcmp(&regs, &w->last, sizeof(regs)) != 0) {
+		w->last = regs;
 		w->same = 1;
 		return false;
 	}
