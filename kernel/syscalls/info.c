@@ -2,6 +2,7 @@
  * scheduler queries of a one-CPU, one-process VM. */
 #include "syscalls/syscall.h"
 #include "sched/proc.h"
+#include "sched/sched.h"
 #include "mm/uaccess.h"
 #include "mm/page.h"
 #include "fs/vfs.h"
@@ -167,9 +168,11 @@ static long sys_sched_getaffinity(int pid, size_t len, uint64_t *umask)
 }
 SYSCALL(sched_getaffinity, sys_sched_getaffinity, "dup");
 
+/* Runs every other runnable task once before this one again. */
 static long sys_sched_yield(void)
 {
-	return 0;  /* nothing else to run */
+	sched_yield();
+	return 0;
 }
 SYSCALL(sched_yield, sys_sched_yield, "");
 
