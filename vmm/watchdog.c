@@ -12,13 +12,12 @@
  * ever. */
 #define _GNU_SOURCE
 #include "watchdog.h"
+#include "devices/timer.h"
 
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
-#include <sys/syscall.h>
-#include <unistd.h>
 
 #define WATCHDOG_SIGNAL SIGUSR2
 #define WATCHDOG_SAMPLES 3
@@ -37,21 +36,11 @@ static void on_kick(int sig)
 int watchdog_start(struct watchdog *w, struct kvm_run *run)
 {
 	struct itimerspec its = { .it_interval = { 1, 0 }, .it_value = { 1, 0 } };
-	struct sigaction sa;
-	struct sigevent ev;
 
 	memset(w, 0, sizeof(*w));
 	kick_run = run;
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_kick;
-	sa.sa_flags = SA_RESTART;  /* KVM_RUN still returns: immediate_exit */
-	sigemptyset(&sa.sa_mask);
-	memset(&ev, 0, sizeof(ev));
-	ev.sigev_notify = SIGEV_THREAD_ID;
-	ev.sigev_signo = WATCHDOG_SIGNAL;
-	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (sigaction(WATCHDOG_SIGNAL, &sa, NULL) < 0 ||
-	    timer_create(CLOCK_MONOTONIC, &ev, &w->id) < 0 ||
+	/* SA_RESTART: KVM_RUN still returns, through immediate_exit. */
+	if (thread_timer_create(WATCHDOG_SIGNAL, on_kick, SA_RESTART, &w->id) < 0 ||
 	    timer_settime(w->id, 0, &its, NULL) < 0) {
 		fprintf(stderr, "wisp: cannot start the vCPU watchdog: %s\n", strerror(errno));
 		return -1;

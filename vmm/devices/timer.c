@@ -26,23 +26,31 @@ static void on_timer(int sig)
 	kick_run->immediate_exit = 1;
 }
 
-int vtimer_init(struct vtimer *t, struct kvm_run *run)
+int thread_timer_create(int sig, void (*handler)(int), int sa_flags, timer_t *id)
 {
 	struct sigaction sa;
 	struct sigevent ev;
 
-	memset(t, 0, sizeof(*t));
-	kick_run = run;
-	kick_timer = t;
 	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_timer;  /* no SA_RESTART: KVM_RUN must return */
+	sa.sa_handler = handler;
+	sa.sa_flags = sa_flags;
 	sigemptyset(&sa.sa_mask);
 	memset(&ev, 0, sizeof(ev));
 	ev.sigev_notify = SIGEV_THREAD_ID;
-	ev.sigev_signo = TIMER_SIGNAL;
+	ev.sigev_signo = sig;
 	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	if (sigaction(TIMER_SIGNAL, &sa, NULL) < 0 ||
-	    timer_create(CLOCK_MONOTONIC, &ev, &t->id) < 0) {
+	if (sigaction(sig, &sa, NULL) < 0)
+		return -1;
+	return timer_create(CLOCK_MONOTONIC, &ev, id);
+}
+
+int vtimer_init(struct vtimer *t, struct kvm_run *run)
+{
+	memset(t, 0, sizeof(*t));
+	kick_run = run;
+	kick_timer = t;
+	/* No SA_RESTART: KVM_RUN must return. */
+	if (thread_timer_create(TIMER_SIGNAL, on_timer, 0, &t->id) < 0) {
 		fprintf(stderr, "wisp: cannot create the guest timer: %s\n", strerror(errno));
 		return -1;
 	}

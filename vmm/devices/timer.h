@@ -15,6 +15,9 @@ struct vtimer {
 	volatile sig_atomic_t fired;  /* set by the signal handler */
 };
 
+/* Creates a POSIX timer that sends sig, handled by handler, to the calling
+ * thread. Returns -1 with errno on failure. */
+int thread_timer_create(int sig, void (*handler)(int), int sa_flags, timer_t *id);
 /* Creates a timer that signals the calling thread (the vCPU thread) and,
  * through run->immediate_exit, makes KVM_RUN return at once. */
 int vtimer_init(struct vtimer *t, struct kvm_run *run);
