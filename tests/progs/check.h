@@ -4,6 +4,7 @@
 #ifndef CHECK_H
 #define CHECK_H
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,6 +17,23 @@
 		exit(1); \
 	} \
 } while (0)
+
+/* Installs an SA_SIGINFO handler for sig, with extra sa_flags. */
+static inline void on_signal(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
+{
+	struct sigaction sa;
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_sigaction = fn;
+	sa.sa_flags = SA_SIGINFO | flags;
+	sigemptyset(&sa.sa_mask);
+	CHECK(sigaction(sig, &sa, NULL) == 0);
+}
+
+static inline void set_default(int sig)
+{
+	CHECK(signal(sig, SIG_DFL) != SIG_ERR);
+}
 
 /* A named check: programs run one by name, or all of them. */
 struct check {

@@ -24,22 +24,6 @@ static volatile void *last_addr;
 static volatile pid_t last_pid;
 static sigjmp_buf jump;
 
-static void on_signal(int sig, void (*fn)(int, siginfo_t *, void *), int flags)
-{
-	struct sigaction sa;
-
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_sigaction = fn;
-	sa.sa_flags = SA_SIGINFO | flags;
-	sigemptyset(&sa.sa_mask);
-	CHECK(sigaction(sig, &sa, NULL) == 0);
-}
-
-static void set_default(int sig)
-{
-	CHECK(signal(sig, SIG_DFL) != SIG_ERR);
-}
-
 /* Records the signal; stays in the handler when called from it. */
 static void record(int sig, siginfo_t *si, void *uc)
 {
