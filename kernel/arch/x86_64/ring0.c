@@ -21,16 +21,6 @@ static void ring0_init(void)
 	write_cr3(read_cr3());
 }
 
-static void ring0_set_root(uint64_t pa)
-{
-	write_cr3(pa);
-}
-
-static uint64_t ring0_fault_addr(void)
-{
-	return read_cr2();
-}
-
 static void ring0_set_fs_base(uint64_t base)
 {
 	if (cpu_has_fsgsbase)
@@ -52,10 +42,10 @@ static void ring0_allow_device_interrupts(void)
 const struct cpu_ops ring0_cpu_ops = {
 	.name = "ring0",
 	.init = ring0_init,
-	.set_root = ring0_set_root,
+	.set_root = write_cr3,
 	.flush_page = invlpg,
 	.flush_pages_max = TLB_BATCH_PAGES,
-	.fault_addr = ring0_fault_addr,
+	.fault_addr = read_cr2,
 	.set_fs_base = ring0_set_fs_base,
 	.from_user = ring0_from_user,
 	.allow_device_interrupts = ring0_allow_device_interrupts,
