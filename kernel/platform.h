@@ -19,9 +19,11 @@ struct platform_ops {
 	/* Wall-clock nanoseconds now; used once at boot to anchor the TSC. */
 	uint64_t (*realtime_ns)(void);
 	void (*sleep_ns)(uint64_t ns);
-	/* One timer interrupt (TRAP_TIMER) after ns; 0 cancels. NULL if the
-	 * platform has no timer: then tasks are never preempted. */
-	void (*timer_arm)(uint64_t ns);
+	/* One timer interrupt (TRAP_TIMER) after ns, then one every period_ns
+	 * if that is not 0 and timer_periodic is set; ns == 0 cancels. NULL if
+	 * the platform has no timer: then tasks are never preempted. */
+	void (*timer_arm)(uint64_t ns, uint64_t period_ns);
+	bool timer_periodic;
 	/* Acknowledges a timer interrupt. */
 	void (*timer_ack)(void);
 };

@@ -92,9 +92,9 @@ static void hc_sleep_ns(uint64_t ns)
 	hypercall(WISP_HC_SLEEP, &s);
 }
 
-static void hc_timer_arm(uint64_t ns)
+static void hc_timer_arm(uint64_t ns, uint64_t period_ns)
 {
-	struct wisp_hc_timer t = { .ns = ns };
+	struct wisp_hc_timer t = { .ns = ns, .period_ns = period_ns };
 
 	hypercall(WISP_HC_TIMER, &t);
 }
@@ -113,5 +113,6 @@ const struct platform_ops hypercall_platform = {
 	.realtime_ns = hc_realtime_ns,
 	.sleep_ns = hc_sleep_ns,
 	.timer_arm = hc_timer_arm,
+	.timer_periodic = true,
 	.timer_ack = hc_timer_ack,
 };

@@ -62,8 +62,10 @@ bool lapic_init(uint64_t tsc_khz)
 	return ticks_per_ms != 0;
 }
 
-void lapic_timer_arm(uint64_t ns)
+/* One-shot only: the first delay and the period differ in general. */
+void lapic_timer_arm(uint64_t ns, uint64_t period_ns)
 {
+	(void)period_ns;
 	uint64_t ticks = ns ? MAX(ns * ticks_per_ms / 1000000, 1) : 0;
 
 	lapic_write(REG_INITIAL, MIN(ticks, 0xffffffffULL));

@@ -11,6 +11,7 @@
 #include "sched/proc.h"
 #include "sched/sched.h"
 #include "syscalls/signal.h"
+#include <wisp/abi.h>
 
 extern void context_switch(uint64_t *save_rsp, uint64_t new_rsp);
 extern void task_enter_user(void);
@@ -20,7 +21,10 @@ extern void task_enter_user(void);
 /* Per CPU once there are several. */
 static struct task *running;
 static uint64_t slice_end;   /* when the running task should yield */
-static uint64_t timer_armed; /* the deadline the platform timer is set to */
+/* When the platform timer fires next (0: not armed) and its period (0:
+ * once). A periodic timer is followed here as it ticks, so that a deadline
+ * which falls on its next tick needs no new request to the platform. */
+static uint64_t timer_next, timer_period;
 static struct task *runq_head, *runq_tail;
 static struct task *sleepers;
 static struct task *dead;  /* freed once we are off its stack */
@@ -196,6 +200,18 @@ static uint64_t wake_expired(void)
 	return next;
 }
 
+/* A slice ends on the periodic tick when one is due within a slice, so
+ * that preemption keeps the timer running instead of re-arming it. */
+static uint64_t slice_deadline(void)
+{
+	uint64_t now = clock_monotonic_ns();
+
+	if (timer_period == TIME_SLICE_NS && timer_next > now &&
+	    timer_next <= now + TIME_SLICE_NS)
+		return timer_next;
+	return now + TIME_SLICE_NS;
+}
+
 static void switch_to(struct task *next)
 {
 	struct task *prev = running;
@@ -204,7 +220,7 @@ static void switch_to(struct task *next)
 		return;
 	fpu_save(prev->fpu);
 	running = next;
-	slice_end = clock_monotonic_ns() + TIME_SLICE_NS;
+	slice_end = slice_deadline();
 	cpu_set_kernel_stack(kstack_top(next));
 	if (next->proc->mm != prev->proc->mm)
 		paging_switch(next->proc->mm->root);
@@ -222,7 +238,7 @@ static void switch_to(struct task *next)
  * deadline nothing can ever wake up, so end the VM rather than hang. */
 static void idle(void)
 {
-	uint64_t next = wake_expired(), timer = signal_next_timer_ns(), now;
+	uint64_t interval, next = wake_expired(), timer = signal_next_timer_ns(&interval), now;
 
 	if (runq_head)
 		return;
@@ -303,35 +319,61 @@ _Noreturn void sched_start(void)
 }
 
 /* The next moment the scheduler must look again: the end of this slice if
- * another task is waiting, or the earliest sleeper's deadline; 0 if none. */
-static uint64_t next_deadline(void)
+ * another task is waiting, or the earliest signal timer or sleeper's
+ * deadline; 0 if none. *period is how often it recurs (0: once). */
+static uint64_t next_deadline(uint64_t *period)
 {
-	uint64_t next = runq_head ? slice_end : 0, timer = signal_next_timer_ns();
+	uint64_t interval, next = runq_head ? slice_end : 0, timer = signal_next_timer_ns(&interval);
 
-	if (timer && (!next || timer < next))
+	*period = next ? TIME_SLICE_NS : 0;
+	if (timer && (!next || timer < next)) {
 		next = timer;
-
+		*period = interval;
+	}
 	for (struct task *t = sleepers; t; t = t->run_next)
-		if (t->wake_at_ns && (!next || t->wake_at_ns < next))
+		if (t->wake_at_ns && (!next || t->wake_at_ns < next)) {
 			next = t->wake_at_ns;
+			*period = 0;
+		}
 	return next;
 }
 
 void sched_arm_timer(void)
 {
-	uint64_t next = next_deadline(), now;
+	uint64_t period, next = next_deadline(&period), now;
 
-	if (!platform->timer_arm || next == timer_armed)
+	if (!platform->timer_arm)
 		return;
-	timer_armed = next;
+	if (!platform->timer_periodic || period < WISP_TIMER_MIN_PERIOD_NS)
+		period = 0;
+	if (next == timer_next && (period == timer_period || !next))
+		return;
+	timer_next = next;
+	timer_period = next ? period : 0;
 	now = clock_monotonic_ns();
-	platform->timer_arm(next ? (next > now ? next - now : 1) : 0);
+	platform->timer_arm(next ? (next > now ? next - now : 1) : 0, timer_period);
+}
+
+/* The platform timer fired: a periodic one fires next on its first tick
+ * after now (several merge into one interrupt when the guest is late). */
+static void timer_fired(void)
+{
+	uint64_t now;
+
+	if (!timer_period) {
+		timer_next = 0;
+		return;
+	}
+	now = clock_monotonic_ns();
+	do
+		timer_next += timer_period;
+	while (timer_next <= now);
 }
 
 void sched_timer_interrupt(bool from_user)
 {
 	platform->timer_ack();
-	timer_armed = 0;
+	timer_fired();
 	signal_check_timers();
 	wake_expired();
 	if (from_user && runq_head)
@@ -340,7 +382,7 @@ void sched_timer_interrupt(bool from_user)
 
 void sched_preempt_point(void)
 {
-	timer_armed = 0;  /* it fired: that is why we are here */
+	timer_fired();  /* that is why we are here */
 	wake_expired();
 	if (runq_head)
 		sched_yield();

@@ -69,10 +69,11 @@ void signal_fault(struct trapframe *tf, int sig, int code, uint64_t addr);
 /* Sends SIGALRM for every expired timer. signal_deliver calls it; the
  * scheduler must call it after idling and on its timer interrupt. */
 void signal_check_timers(void);
-/* The earliest armed timer's monotonic deadline, 0 if none: the idle loop
- * and the preemption timer must not sleep past it, and with a timer armed
- * "no task has a deadline" is no deadlock. */
-uint64_t signal_next_timer_ns(void);
+/* The earliest armed timer's monotonic deadline, 0 if none, and its
+ * interval (0 if one-shot): the idle loop and the preemption timer must not
+ * sleep past it, and with a timer armed "no task has a deadline" is no
+ * deadlock. */
+uint64_t signal_next_timer_ns(uint64_t *interval);
 
 /* ---- signalfd (fs/signalfd.c) ---- */
 

@@ -97,13 +97,16 @@ void signal_check_timers(void)
 	}
 }
 
-uint64_t signal_next_timer_ns(void)
+uint64_t signal_next_timer_ns(uint64_t *interval)
 {
 	uint64_t next = 0;
 
+	*interval = 0;
 	for (struct itimer *it = timers; it; it = it->next)
-		if (!next || it->at < next)
+		if (!next || it->at < next) {
 			next = it->at;
+			*interval = it->interval;
+		}
 	return next;
 }
 

@@ -1,5 +1,6 @@
 /* test_timer.c: the guest timer device signals the vCPU thread and makes
- * the next KVM_RUN return at once. */
+ * the next KVM_RUN return at once; periodic firings keep coming; a kick
+ * makes KVM_RUN return without a firing. */
 #include "check.h"
 #include "devices/timer.h"
 
@@ -22,14 +23,14 @@ int main(void)
 
 	memset(&run, 0, sizeof(run));
 	CHECK(vtimer_init(&t, &run) == 0);
-	CHECK(vtimer_arm(&t, 1000000) == 0);
+	CHECK(vtimer_arm(&t, 1000000, 0) == 0);
 	sleep_ms(20);
 	CHECK(t.fired == 1);
 	CHECK(run.immediate_exit == 1);
 
 	run.immediate_exit = 0;
-	CHECK(vtimer_arm(&t, 50000000) == 0);
-	CHECK(vtimer_arm(&t, 0) == 0);  /* cancelled before it fires */
+	CHECK(vtimer_arm(&t, 50000000, 0) == 0);
+	CHECK(vtimer_arm(&t, 0, 0) == 0);  /* cancelled before it fires */
 	sleep_ms(80);
 	CHECK(t.fired == 0);
 	CHECK(run.immediate_exit == 0);
@@ -38,14 +39,38 @@ int main(void)
 	int fds[2];
 
 	CHECK(pipe(fds) == 0);
-	CHECK(vtimer_arm(&t, 5000000) == 0);
+	CHECK(vtimer_arm(&t, 5000000, 0) == 0);
 	CHECK(vtimer_wait_readable(&t, fds[0]) == 0);
-	CHECK(t.fired == 1);
-	CHECK(vtimer_arm(&t, 0) == 0);
+	CHECK(t.fired == 0);  /* consumed: the read's -EINTR stands for it */
+	CHECK(vtimer_arm(&t, 0, 0) == 0);
 	CHECK(write(fds[1], "x", 1) == 1);
 	CHECK(vtimer_wait_readable(&t, fds[0]) == 1);
 	close(fds[0]);
 	close(fds[1]);
+
+	/* A period goes on firing with no new request. */
+	struct itimerspec its;
+
+	CHECK(vtimer_arm(&t, 1000000, 2000000) == 0);
+	sleep_ms(10);
+	CHECK(t.fired == 1);
+	t.fired = 0;
+	sleep_ms(10);
+	CHECK(t.fired == 1);
+	/* A period under the minimum is the minimum: no signal storm. */
+	CHECK(vtimer_arm(&t, 1000000, 1) == 0);
+	CHECK(timer_gettime(t.id, &its) == 0);
+	CHECK(its.it_interval.tv_sec == 0 && its.it_interval.tv_nsec == 100000);
+	CHECK(vtimer_arm(&t, 0, 0) == 0);
+	CHECK(timer_gettime(t.id, &its) == 0);
+	CHECK(its.it_interval.tv_nsec == 0 && its.it_value.tv_nsec == 0);
+
+	/* A kick of a periodic timer keeps the period. */
+	CHECK(vtimer_arm(&t, 50000000, 2000000) == 0);
+	CHECK(vtimer_kick_after(&t, 1000000) == 0);
+	CHECK(timer_gettime(t.id, &its) == 0);
+	CHECK(its.it_interval.tv_nsec == 2000000 && its.it_value.tv_nsec <= 1000000);
+	CHECK(vtimer_arm(&t, 0, 0) == 0);
 	vtimer_destroy(&t);
 	return check_report();
 }

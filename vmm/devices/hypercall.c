@@ -137,7 +137,7 @@ static void do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
 
 	memcpy(&t, g, sizeof(t));
 	if (ctx->timer)
-		vtimer_arm(ctx->timer, t.ns);
+		vtimer_arm(ctx->timer, t.ns, t.period_ns);
 }
 
 /* Prints the panic text on one line; control characters could otherwise

@@ -3,6 +3,8 @@
 #define _GNU_SOURCE
 #include "devices/timer.h"
 
+#include <wisp/abi.h>
+
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
@@ -58,24 +60,35 @@ int vtimer_init(struct vtimer *t, struct kvm_run *run)
 	return 0;
 }
 
-static int set_timer(struct vtimer *t, uint64_t ns)
+static struct timespec to_timespec(uint64_t ns)
+{
+	return (struct timespec){ (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
+}
+
+int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns)
 {
 	struct itimerspec its = { 0 };
 
-	its.it_value.tv_sec = (time_t)(ns / 1000000000ull);
-	its.it_value.tv_nsec = (long)(ns % 1000000000ull);
+	if (ns) {
+		if (period_ns && period_ns < WISP_TIMER_MIN_PERIOD_NS)
+			period_ns = WISP_TIMER_MIN_PERIOD_NS;
+		its.it_value = to_timespec(ns);
+		its.it_interval = to_timespec(period_ns);
+	}
+	t->fired = 0;
+	t->period_ns = ns ? period_ns : 0;
 	return timer_settime(t->id, 0, &its, NULL);
 }
 
-int vtimer_arm(struct vtimer *t, uint64_t ns)
-{
-	t->fired = 0;
-	return set_timer(t, ns);
-}
-
+/* The same timer, so that a later request cancels the kick too; a
+ * periodic one keeps its period (its phase moves by less than ns). A
+ * second POSIX timer for kicks made nested KVM under QEMU TCG hang. */
 int vtimer_kick_after(struct vtimer *t, uint64_t ns)
 {
-	return set_timer(t, ns);
+	struct itimerspec its = { .it_value = to_timespec(ns),
+				  .it_interval = to_timespec(t->period_ns) };
+
+	return timer_settime(t->id, 0, &its, NULL);
 }
 
 int vtimer_wait_readable(struct vtimer *t, int fd)
@@ -92,9 +105,13 @@ int vtimer_wait_readable(struct vtimer *t, int fd)
 	do
 		rc = t->fired ? 0 : ppoll(&pfd, 1, NULL, &orig);
 	while (rc < 0 && errno == EINTR && !t->fired);
+	if (rc == 0 || (rc < 0 && errno == EINTR)) {
+		/* The guest learns of this firing from the read's -EINTR: it must
+		 * not also get the interrupt, or it would count two ticks. */
+		t->fired = 0;
+		rc = 0;
+	}
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
-	if (rc < 0 && errno == EINTR)
-		return 0;
 	return rc < 0 ? -1 : rc > 0;
 }
 

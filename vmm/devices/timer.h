@@ -1,4 +1,4 @@
-/* timer.h: the guest timer device: one-shot interrupts requested by the
+/* timer.h: the guest timer device: interrupts requested by the
  * WISP_HC_TIMER hypercall and injected by the vCPU loop. */
 #ifndef WISP_TIMER_H
 #define WISP_TIMER_H
@@ -11,6 +11,7 @@
 
 struct vtimer {
 	timer_t id;
+	uint64_t period_ns;           /* of the armed timer, 0 if one-shot */
 	bool created;
 	volatile sig_atomic_t fired;  /* set by the signal handler */
 };
@@ -21,14 +22,16 @@ int thread_timer_create(int sig, void (*handler)(int), int sa_flags, timer_t *id
 /* Creates a timer that signals the calling thread (the vCPU thread) and,
  * through run->immediate_exit, makes KVM_RUN return at once. */
 int vtimer_init(struct vtimer *t, struct kvm_run *run);
-/* Fires once after ns nanoseconds; 0 cancels. */
-int vtimer_arm(struct vtimer *t, uint64_t ns);
+/* Fires after ns nanoseconds, then every period_ns unless that is 0;
+ * ns == 0 cancels. Drops a firing not yet injected. */
+int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns);
 /* Makes KVM_RUN return again after ns, keeping a fired timer pending: for
  * an interrupt the guest could not take yet. */
 int vtimer_kick_after(struct vtimer *t, uint64_t ns);
 void vtimer_destroy(struct vtimer *t);
-/* Waits until fd is readable (1) or the timer has fired (0), with no window
- * in which a firing could be missed; -1 with errno on error. */
+/* Waits until fd is readable (1) or the timer has fired (0, and the firing
+ * is consumed), with no window in which a firing could be missed; -1 with
+ * errno on error. */
 int vtimer_wait_readable(struct vtimer *t, int fd);
 
 #endif
