@@ -29,7 +29,6 @@ struct tss {
 } __attribute__((packed));
 
 extern uint64_t gdt[];
-extern const uint64_t trap_stubs[TRAP_VECTORS];
 extern char boot_stack_top[];
 extern void syscall_entry(void);
 
@@ -44,7 +43,7 @@ uint32_t boot_start_info_pa;
 bool cpu_has_fsgsbase;
 uint64_t cpu_deferred_irqs;
 
-void cpu_set_gate(int vec, uint64_t handler, int ist)
+static void cpu_set_gate(int vec, uint64_t handler, int ist)
 {
 	idt[vec] = (struct idt_gate){
 		.off_lo = handler & 0xffff,
@@ -74,6 +73,9 @@ static void tss_install(uint64_t stack_top)
 	asm volatile("ltr %w0" : : "r"(TSS_SEL));
 }
 
+/* The gates are written later, natively, by the platform's init: a loop
+ * over 256 of them costs a millisecond emulated. No trap can happen before
+ * then. */
 static void idt_install(void)
 {
 	struct {
@@ -81,9 +83,13 @@ static void idt_install(void)
 		uint64_t base;
 	} __attribute__((packed)) desc = { sizeof(idt) - 1, (uint64_t)idt };
 
-	for (int v = 0; v < TRAP_VECTORS; v++)
-		cpu_set_gate(v, trap_stubs[v], 0);
 	asm volatile("lidt %0" : : "m"(desc));
+}
+
+void cpu_set_gates(const uint64_t *handlers, int ist_exceptions, int ist_interrupts)
+{
+	for (int v = 0; v < TRAP_VECTORS; v++)
+		cpu_set_gate(v, handlers[v], v < TRAP_FIRST_IRQ ? ist_exceptions : ist_interrupts);
 }
 
 static void enable_fsgsbase(void)

@@ -43,8 +43,10 @@ extern uint64_t cpu_deferred_irqs;
 void arch_init_ring0(uint32_t start_info_pa);
 /* Finds out how the host runs the kernel and picks the cpu ops. */
 void arch_init_native(void);
-/* Points an IDT gate at handler; ist 0 keeps the current stack. */
-void cpu_set_gate(int vec, uint64_t handler, int ist);
+/* Points every IDT gate at its handler; exceptions (vectors below
+ * TRAP_FIRST_IRQ) run on IST stack ist_exceptions, interrupts on
+ * ist_interrupts; 0 keeps the current stack. */
+void cpu_set_gates(const uint64_t *handlers, int ist_exceptions, int ist_interrupts);
 /* Opens or closes port I/O from code running at CPL 3 (TSS I/O bitmap). */
 void cpu_allow_ports(bool allow);
 /* The stack of IDT gates with this IST index (1-7). */

@@ -29,9 +29,7 @@ static void pvm_init(void)
 	cpu_allow_ports(true);
 	cpu_set_trap_stack(PVM_IST_EXCEPTIONS, (uint64_t)(exception_stack + TRAP_STACK_SIZE));
 	cpu_set_trap_stack(PVM_IST_INTERRUPTS, (uint64_t)(interrupt_stack + TRAP_STACK_SIZE));
-	for (int v = 0; v < TRAP_VECTORS; v++)
-		cpu_set_gate(v, pvm_stubs[v], v < TRAP_FIRST_IRQ ? PVM_IST_EXCEPTIONS
-								 : PVM_IST_INTERRUPTS);
+	cpu_set_gates(pvm_stubs, PVM_IST_EXCEPTIONS, PVM_IST_INTERRUPTS);
 }
 
 static uint64_t pvm_get_fault_addr(void)

@@ -8,6 +8,8 @@
 
 #define PML4_SLOTS 512
 
+extern const uint64_t trap_stubs[TRAP_VECTORS];
+
 /* Here user and kernel are separate privilege levels, so the program gets
  * neither the kernel's pages nor port I/O. The boot tables map the kernel
  * user-accessible only for the first switch to ring 3 (boot.S). */
@@ -15,6 +17,7 @@ static void ring0_init(void)
 {
 	pte_t *root = paging_kernel_root();
 
+	cpu_set_gates(trap_stubs, 0, 0);
 	cpu_allow_ports(false);
 	for (int i = PML4_SLOTS / 2; i < PML4_SLOTS; i++)
 		root[i] &= ~PTE_U;
