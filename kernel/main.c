@@ -9,6 +9,7 @@
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/page.h"
+#include "mm/pageref.h"
 #include "platform.h"
 #include "random.h"
 #include "sched/proc.h"
@@ -66,6 +67,7 @@ static void unpack_initramfs(const struct hvm_start_info *si)
 
 	if (!si->nr_modules)
 		panic("no initramfs: nothing to run");
+	page_ref_pin(mods[0].paddr, mods[0].paddr + mods[0].size);
 	err = cpio_unpack(phys_to_virt(mods[0].paddr), mods[0].size);
 	if (err)
 		panic("initramfs is not a valid cpio newc archive (%d)", err);

@@ -163,7 +163,8 @@ int boot_setup(struct kvm_mem *mem, const struct boot_params *p,
 		return -1;
 	memset(mem->base + BOOT_START_INFO, 0, BOOT_AREA_END - BOOT_START_INFO);
 	put(mem, BOOT_CMDLINE, p->cmdline, cmdlen);
-	put(mem, out->initrd_addr, p->initrd, p->initrd_len);
+	if (p->initrd != mem->base + out->initrd_addr)  /* else built in place */
+		put(mem, out->initrd_addr, p->initrd, p->initrd_len);
 	write_tables(mem, p, out);
 	return 0;
 }

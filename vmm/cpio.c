@@ -6,14 +6,31 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #define CPIO_HDR_LEN 110
+#define CPIO_PAGE 4096
+/* Files at least this large get their data on a page boundary of the
+ * archive (which is loaded page-aligned), so that the guest kernel can map
+ * their pages into programs instead of copying them; smaller ones would
+ * waste too much of their size in padding. */
+#define CPIO_ALIGN_MIN (32 * 1024)
+/* The smallest padding entry: a header and the name ".". */
+#define CPIO_PAD_MIN 112
 
 void cpio_init(struct cpio *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->next_ino = 1;
+}
+
+void cpio_init_fixed(struct cpio *c, uint8_t *buf, size_t cap)
+{
+	cpio_init(c);
+	c->buf = buf;
+	c->cap = cap;
+	c->fixed = true;
 }
 
 static int reserve(struct cpio *c, size_t more)
@@ -25,6 +42,10 @@ static int reserve(struct cpio *c, size_t more)
 		return c->failed = 1, -1;
 	if (c->len + more <= c->cap)
 		return 0;
+	if (c->fixed) {
+		c->overflow = true;
+		return c->failed = 1, -1;
+	}
 	while (cap < c->len + more)
 		cap *= 2;
 	nb = realloc(c->buf, cap);
@@ -78,8 +99,39 @@ static void put_header(struct cpio *c, const char *name, uint32_t ino, uint32_t 
 }
 
 static int entry(struct cpio *c, const char *name, uint32_t ino, uint32_t mode,
+		 uint32_t nlink, uint32_t mtime, const void *data, size_t size);
+
+/* Puts the data of the next entry (named name, of size bytes) on a page
+ * boundary when it is large. newc has no padding between entries, so the
+ * gap is an entry of its own: the root directory, named "." then "/."
+ * repeated to the length needed, with the root's usual mode; readers
+ * (Linux, GNU cpio, wisp) merge it into the root. Its name stays under
+ * PATH_MAX. */
+static int align_data(struct cpio *c, const char *name, size_t size)
+{
+	size_t hdr = padded(CPIO_HDR_LEN + strlen(name) + 1);
+	size_t gap = (CPIO_PAGE - (c->len + hdr) % CPIO_PAGE) % CPIO_PAGE;
+	char pad[CPIO_PAGE + CPIO_PAD_MIN];
+	size_t namelen;
+
+	if (size < CPIO_ALIGN_MIN || gap == 0)
+		return 0;
+	if (gap < CPIO_PAD_MIN)
+		gap += CPIO_PAGE;
+	/* header + name + NUL == gap: a multiple of 4, so no name padding */
+	namelen = gap - CPIO_HDR_LEN - 1;
+	pad[0] = '.';
+	for (size_t i = 1; i < namelen; i += 2)
+		memcpy(pad + i, "/.", 2);
+	pad[namelen] = '\0';
+	return entry(c, pad, c->next_ino++, S_IFDIR | 0755, 2, (uint32_t)time(NULL), NULL, 0);
+}
+
+static int entry(struct cpio *c, const char *name, uint32_t ino, uint32_t mode,
 		 uint32_t nlink, uint32_t mtime, const void *data, size_t size)
 {
+	if (S_ISREG(mode) && align_data(c, name, size) < 0)
+		return -1;
 	if (reserve_entry(c, name, size) < 0)
 		return -1;
 	put_header(c, name, ino, mode, nlink, mtime, size);
@@ -141,11 +193,12 @@ const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
 				uint32_t mtime, int fd, size_t size, size_t *len)
 {
 	const char *rel = relative(name);
-	size_t start = c->len, data;
+	size_t start, data;
 	ssize_t n;
 
-	if (c->failed || reserve_entry(c, rel, size) < 0)
+	if (c->failed || align_data(c, rel, size) < 0 || reserve_entry(c, rel, size) < 0)
 		return NULL;
+	start = c->len;
 	data = start + padded(CPIO_HDR_LEN + strlen(rel) + 1);
 	n = read_into(fd, c->buf + data, size);
 	if (n < 0)
@@ -171,6 +224,10 @@ int cpio_finish(struct cpio *c)
 
 void cpio_free(struct cpio *c)
 {
-	free(c->buf);
+	bool overflow = c->overflow;  /* still tells why the archive failed */
+
+	if (!c->fixed)
+		free(c->buf);
 	memset(c, 0, sizeof(*c));
+	c->overflow = overflow;
 }

@@ -2,6 +2,7 @@
 #ifndef WISP_CPIO_H
 #define WISP_CPIO_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,9 +12,16 @@ struct cpio {
 	size_t cap;
 	uint32_t next_ino;
 	int failed;          /* set once an allocation failed; later calls no-op */
+	bool fixed;          /* buf is the caller's and never grows */
+	bool overflow;       /* a fixed buffer was too small */
 };
 
+/* An archive in a heap buffer that grows as needed. */
 void cpio_init(struct cpio *c);
+/* An archive written straight into buf (cap bytes; guest RAM, so that it
+ * need not be copied there): an entry that does not fit fails the archive
+ * with overflow set. cpio_free leaves buf alone. */
+void cpio_init_fixed(struct cpio *c, uint8_t *buf, size_t cap);
 
 /* name is the guest path; a leading '/' is dropped as newc archives use
  * relative names. mode includes the file type bits (S_IFREG, S_IFDIR...). */

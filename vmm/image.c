@@ -612,8 +612,6 @@ int image_build(const struct cli_opts *o, struct image *img, char *err, size_t e
 	struct builder b = { .err = err, .errlen = errlen };
 	int rc;
 
-	memset(img, 0, sizeof(*img));
-	cpio_init(&img->cpio);
 	deps_init(&b.deps, &cfg);
 	b.cpio = &img->cpio;
 	rc = add_all(&b, o, img);
@@ -622,6 +620,15 @@ int image_build(const struct cli_opts *o, struct image *img, char *err, size_t e
 	if (rc < 0)
 		image_free(img);
 	return rc;
+}
+
+void image_init(struct image *img, uint8_t *buf, size_t cap)
+{
+	memset(img, 0, sizeof(*img));
+	if (buf)
+		cpio_init_fixed(&img->cpio, buf, cap);
+	else
+		cpio_init(&img->cpio);
 }
 
 void image_free(struct image *img)
@@ -856,10 +863,17 @@ static int load_parts(int fd, const char *path, struct image *img, struct image_
 	if (why)
 		return bad_image(err, errlen, path, why);
 	m->block = malloc(h.meta_len);
-	img->cpio.buf = malloc(h.cpio_len);
-	if (!m->block || !img->cpio.buf)
+	if (!m->block)
 		return bad_image(err, errlen, path, "out of memory");
-	img->cpio.len = img->cpio.cap = h.cpio_len;
+	if (img->cpio.fixed && h.cpio_len > img->cpio.cap) {
+		img->cpio.overflow = true;
+		return bad_image(err, errlen, path, "too large for guest memory");
+	}
+	if (!img->cpio.fixed && !(img->cpio.buf = malloc(h.cpio_len)))
+		return bad_image(err, errlen, path, "out of memory");
+	img->cpio.len = h.cpio_len;
+	if (!img->cpio.fixed)
+		img->cpio.cap = h.cpio_len;
 	if (read_at(fd, m->block, h.meta_len, h.meta_off) < 0 ||
 	    read_at(fd, img->cpio.buf, h.cpio_len, h.cpio_off) < 0)
 		return bad_image(err, errlen, path, strerror(errno));
@@ -877,9 +891,7 @@ int image_load(const char *path, struct image *img, struct image_meta *m, char *
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC), rc;
 
-	memset(img, 0, sizeof(*img));
 	memset(m, 0, sizeof(*m));
-	cpio_init(&img->cpio);
 	if (fd < 0)
 		return bad_image(err, errlen, path, strerror(errno));
 	rc = load_parts(fd, path, img, m, err, errlen);

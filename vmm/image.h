@@ -18,8 +18,13 @@ struct image {
 int image_load_program(const char *typed, char **real, uint8_t **data, size_t *len,
 		       char *err, size_t errlen);
 
-/* Builds the initramfs for o: base directories, the program at its realpath
- * (mode 0755) and every --add entry. Returns -1 with a reason in err. */
+/* Empties img; its archive will go into buf (cap bytes, e.g. guest RAM)
+ * or, if buf is NULL, into a heap buffer. */
+void image_init(struct image *img, uint8_t *buf, size_t cap);
+/* Builds the initramfs for o into img (image_init first): base directories,
+ * the program at its realpath (mode 0755) and every --add entry. Returns -1
+ * with a reason in err; img->cpio.overflow if only a fixed buffer was too
+ * small. */
 int image_build(const struct cli_opts *o, struct image *img, char *err, size_t errlen);
 void image_free(struct image *img);
 
@@ -38,7 +43,8 @@ struct image_meta {
 int image_save(const char *path, const struct image *img, const struct image_meta *m,
 	       char *err, size_t errlen);
 
-/* Reads an image: img->cpio gets the archive as stored (no re-packing),
+/* Reads an image into img (image_init first; overflow as for image_build):
+ * img->cpio gets the archive as stored (no re-packing),
  * img->prog_path and m the rest. Any inconsistency is an error in err,
  * starting with path. */
 int image_load(const char *path, struct image *img, struct image_meta *m, char *err,

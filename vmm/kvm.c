@@ -41,18 +41,19 @@ static int open_kvm(void)
 	return -1;
 }
 
-/* Aligns the host mapping to 2 MiB so transparent huge pages can back it:
- * faulting 4 KiB pages one by one dominates boot time otherwise. */
-static uint8_t *map_ram(uint64_t size)
+/* Faulting 4 KiB pages one by one dominates boot time without huge pages. */
+int kvm_ram_map(struct kvm_mem *mem, uint64_t size)
 {
-	uint64_t span = size + HUGE_2M;
+	uint64_t span = size + HUGE_2M, head;
 	uint8_t *p = mmap(NULL, span, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	uint8_t *aligned;
-	uint64_t head;
 
-	if (p == MAP_FAILED)
-		return NULL;
+	if (p == MAP_FAILED) {
+		fprintf(stderr, "wisp: cannot allocate %llu MiB of guest memory: %s\n",
+			(unsigned long long)(size >> 20), strerror(errno));
+		return -1;
+	}
 	aligned = (uint8_t *)(((uintptr_t)p + HUGE_2M - 1) & ~(uintptr_t)(HUGE_2M - 1));
 	head = (uint64_t)(aligned - p);
 	if (head)
@@ -60,10 +61,20 @@ static uint8_t *map_ram(uint64_t size)
 	if (span - head - size)
 		munmap(aligned + size, span - head - size);
 	madvise(aligned, size, MADV_HUGEPAGE);
-	return aligned;
+	mem->base = aligned;
+	mem->size = size;
+	return 0;
 }
 
-static int vm_setup(struct vm *vm, uint64_t mem_size)
+void kvm_ram_unmap(struct kvm_mem *mem)
+{
+	if (mem->base)
+		munmap(mem->base, mem->size);
+	mem->base = NULL;
+	mem->size = 0;
+}
+
+static int vm_setup(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region;
 	int api = ioctl(vm->kvm_fd, KVM_GET_API_VERSION, 0);
@@ -88,34 +99,31 @@ static int vm_setup(struct vm *vm, uint64_t mem_size)
 		fprintf(stderr, "wisp: KVM_SET_TSS_ADDR: 0x%lx: %s\n", KVM_TSS_ADDR, strerror(errno));
 		return -1;
 	}
-	vm->mem.base = map_ram(mem_size);
-	if (!vm->mem.base) {
-		fprintf(stderr, "wisp: cannot allocate %llu MiB of guest memory: %s\n",
-			(unsigned long long)(mem_size >> 20), strerror(errno));
-		return -1;
-	}
-	vm->mem.size = mem_size;
 	memset(&region, 0, sizeof(region));
 	region.slot = 0;
 	region.guest_phys_addr = 0;
-	region.memory_size = mem_size;
+	region.memory_size = vm->mem.size;
 	region.userspace_addr = (uintptr_t)vm->mem.base;
 	if (ioctl(vm->vm_fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
 		fprintf(stderr, "wisp: KVM_SET_USER_MEMORY_REGION: guest RAM 0x0-0x%llx: %s\n",
-			(unsigned long long)mem_size, strerror(errno));
+			(unsigned long long)vm->mem.size, strerror(errno));
 		return -1;
 	}
 	return 0;
 }
 
-int kvm_vm_create(struct vm *vm, uint64_t mem_size)
+int kvm_vm_create(struct vm *vm, struct kvm_mem *mem)
 {
 	memset(vm, 0, sizeof(*vm));
+	vm->mem = *mem;
+	memset(mem, 0, sizeof(*mem));
 	vm->vm_fd = -1;
 	vm->kvm_fd = open_kvm();
-	if (vm->kvm_fd < 0)
+	if (vm->kvm_fd < 0) {
+		kvm_vm_destroy(vm);
 		return -1;
-	if (vm_setup(vm, mem_size) < 0) {
+	}
+	if (vm_setup(vm) < 0) {
 		kvm_vm_destroy(vm);
 		return -1;
 	}
@@ -124,8 +132,7 @@ int kvm_vm_create(struct vm *vm, uint64_t mem_size)
 
 void kvm_vm_destroy(struct vm *vm)
 {
-	if (vm->mem.base)
-		munmap(vm->mem.base, vm->mem.size);
+	kvm_ram_unmap(&vm->mem);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)

@@ -27,9 +27,15 @@ static inline void *kvm_mem_ptr(const struct kvm_mem *m, uint64_t gpa, uint64_t 
 	return m->base + gpa;
 }
 
-/* Opens /dev/kvm and creates a VM with mem_size bytes of RAM at GPA 0.
- * Prints a "wisp: ..." line and returns -1 on failure. */
-int kvm_vm_create(struct vm *vm, uint64_t mem_size);
+/* Maps size bytes of host memory for guest RAM, on 2 MiB boundaries so
+ * that huge pages can back it; filled before the VM exists, so that the
+ * image is built in place. Prints a "wisp: ..." line on failure. */
+int kvm_ram_map(struct kvm_mem *mem, uint64_t size);
+void kvm_ram_unmap(struct kvm_mem *mem);
+/* Opens /dev/kvm and creates a VM whose RAM at GPA 0 is mem, which it then
+ * owns (kvm_vm_destroy unmaps it, also when this fails). Prints a
+ * "wisp: ..." line and returns -1 on failure. */
+int kvm_vm_create(struct vm *vm, struct kvm_mem *mem);
 void kvm_vm_destroy(struct vm *vm);
 
 /* 0 if /dev/kvm can be opened read-write (used by the qemu backend). */

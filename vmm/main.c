@@ -23,6 +23,7 @@
 
 #define WISP_VERSION "0.1.0"
 #define KERNEL_NAME "wisp-kernel.elf"
+#define PREPARE_OVERFLOW (-2)
 
 struct job {
 	struct cli_opts opts;
@@ -116,11 +117,16 @@ static int load_kernel(struct job *j)
 
 /* Guest RAM is a whole number of 2 MiB pages so the host can back it with
  * huge pages and qemu gets a whole number of MiB. */
+static uint64_t mem_size(const struct job *j)
+{
+	return (j->opts.mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+}
+
 static int check_mem(struct job *j)
 {
 	uint64_t need = boot_mem_needed(&j->kernel, j->img.cpio.len);
 
-	j->mem = (j->opts.mem + (2ull << 20) - 1) & ~((2ull << 20) - 1);
+	j->mem = mem_size(j);
 	if (j->mem < need) {
 		fprintf(stderr, "wisp: --mem %s is too small: this program needs at least %llu MiB\n",
 			j->opts.mem_str ? j->opts.mem_str : "128M",
@@ -158,46 +164,6 @@ static int boot_vm(struct job *j, struct vm *vm, struct vcpu *cpu)
 		return -1;
 	}
 	return vcpu_setup_pvh(cpu, layout.entry, layout.start_info);
-}
-
-static int run_kvm(struct job *j)
-{
-	struct hc_ctx hc = { .program = j->name, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
-	struct vm vm;
-	struct vcpu cpu;
-	int rc = 1;
-
-	if (kvm_vm_create(&vm, j->mem) < 0)
-		return 1;
-	if (vcpu_create(&vm, 0, &cpu) == 0) {
-		struct vtimer timer;
-
-		hc.mem = &vm.mem;
-		if (vtimer_init(&timer, cpu.run) == 0) {
-			hc.timer = &timer;
-			if (boot_vm(j, &vm, &cpu) == 0)
-				rc = vcpu_run(&cpu, &hc);
-			vtimer_destroy(&timer);
-		}
-		vcpu_destroy(&cpu);
-	}
-	kvm_vm_destroy(&vm);
-	return rc;
-}
-
-static int run(struct job *j)
-{
-	struct qemu_params qp;
-
-	if (load_kernel(j) < 0 || check_mem(j) < 0)
-		return 1;
-	if (j->opts.backend == CLI_BACKEND_KVM)
-		return run_kvm(j);
-	qp = (struct qemu_params){
-		.kernel = j->kernel_path, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
-		.cmdline = j->cmdline, .mem = j->mem, .program = j->name,
-	};
-	return qemu_run(&qp);
 }
 
 static int build(struct job *j)
@@ -258,13 +224,26 @@ static int load_image(struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
-static int prepare(struct job *j)
+/* Builds or loads the image into buf (cap bytes), or the heap if buf is
+ * NULL, and the kernel command line. Returns -1 after a message, or
+ * PREPARE_OVERFLOW, silently, if the image does not fit in buf. */
+static int prepare(struct job *j, uint8_t *buf, size_t cap)
 {
 	struct cmdline_in ci;
 	char err[PATH_MAX + 256];
 
+	image_free(&j->img);
+	image_meta_free(&j->meta);
+	free(j->argv);
+	free(j->env);
+	free(j->cmdline);
+	j->argv = j->env = NULL;
+	j->cmdline = NULL;
+	image_init(&j->img, buf, cap);
 	if (j->opts.image ? load_image(j, err, sizeof(err)) < 0
 			  : image_build(&j->opts, &j->img, err, sizeof(err)) < 0) {
+		if (j->img.cpio.overflow)
+			return PREPARE_OVERFLOW;
 		fprintf(stderr, "wisp: %s\n", err);
 		return -1;
 	}
@@ -284,6 +263,70 @@ static int prepare(struct job *j)
 		return -1;
 	}
 	return 0;
+}
+
+static int run_vm(struct job *j, struct kvm_mem *ram)
+{
+	struct hc_ctx hc = { .program = j->name, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
+	struct vm vm;
+	struct vcpu cpu;
+	int rc = 1;
+
+	if (kvm_vm_create(&vm, ram) < 0)
+		return 1;
+	if (vcpu_create(&vm, 0, &cpu) == 0) {
+		struct vtimer timer;
+
+		hc.mem = &vm.mem;
+		if (vtimer_init(&timer, cpu.run) == 0) {
+			hc.timer = &timer;
+			if (boot_vm(j, &vm, &cpu) == 0)
+				rc = vcpu_run(&cpu, &hc);
+			vtimer_destroy(&timer);
+		}
+		vcpu_destroy(&cpu);
+	}
+	kvm_vm_destroy(&vm);
+	return rc;
+}
+
+/* The image is built straight into guest RAM at the initramfs address, so
+ * that it is never copied; only when it does not fit is it built again on
+ * the heap, for check_mem to say how much memory it needs. */
+static int run_kvm(struct job *j)
+{
+	struct kvm_mem ram;
+	uint64_t at = boot_initrd_addr(&j->kernel), room;
+	int rc;
+
+	if (kvm_ram_map(&ram, mem_size(j)) < 0)
+		return 1;
+	room = ram.size > at + BOOT_HEADROOM ? ram.size - at - BOOT_HEADROOM : 0;
+	rc = prepare(j, ram.base + at, room);
+	if (rc == PREPARE_OVERFLOW)
+		rc = prepare(j, NULL, 0);
+	if (rc < 0 || check_mem(j) < 0) {
+		kvm_ram_unmap(&ram);
+		return 1;
+	}
+	return run_vm(j, &ram);
+}
+
+static int run(struct job *j)
+{
+	struct qemu_params qp;
+
+	if (load_kernel(j) < 0)
+		return 1;
+	if (j->opts.backend == CLI_BACKEND_KVM)
+		return run_kvm(j);
+	if (prepare(j, NULL, 0) < 0 || check_mem(j) < 0)
+		return 1;
+	qp = (struct qemu_params){
+		.kernel = j->kernel_path, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
+		.cmdline = j->cmdline, .mem = j->mem, .program = j->name,
+	};
+	return qemu_run(&qp);
 }
 
 static int dispatch(struct job *j, int argc, char **argv)
@@ -306,11 +349,11 @@ static int dispatch(struct job *j, int argc, char **argv)
 		return 0;
 	}
 	j->name = j->opts.program;
-	if (prepare(j) < 0)
+	if (j->opts.cmd == CLI_RUN)
+		return run(j);
+	if (prepare(j, NULL, 0) < 0)
 		return 1;
-	if (j->opts.cmd == CLI_BUILD)
-		return build(j);
-	return j->opts.cmd == CLI_PACK ? pack(j) : run(j);
+	return j->opts.cmd == CLI_BUILD ? build(j) : pack(j);
 }
 
 int main(int argc, char **argv)

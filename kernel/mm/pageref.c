@@ -13,6 +13,18 @@ struct pageref {
 };
 
 static struct pageref *buckets[BUCKETS];
+static uint64_t pinned_start, pinned_end;
+
+void page_ref_pin(uint64_t start, uint64_t end)
+{
+	pinned_start = start;
+	pinned_end = end;
+}
+
+bool page_ref_pinned(uint64_t pa)
+{
+	return pa >= pinned_start && pa < pinned_end;
+}
 
 static struct pageref **slot(uint64_t pa)
 {
@@ -27,6 +39,8 @@ int page_ref_get(uint64_t pa)
 {
 	struct pageref **pp = slot(pa), *r = *pp;
 
+	if (page_ref_pinned(pa))
+		return 0;
 	if (!r) {
 		r = kzalloc(sizeof(*r));
 		if (!r)
@@ -42,6 +56,8 @@ bool page_ref_put(uint64_t pa)
 {
 	struct pageref **pp = slot(pa), *r = *pp;
 
+	if (page_ref_pinned(pa))
+		return false;
 	if (!r)
 		return true;
 	if (--r->extra == 0) {
@@ -53,5 +69,5 @@ bool page_ref_put(uint64_t pa)
 
 bool page_ref_shared(uint64_t pa)
 {
-	return *slot(pa) != NULL;
+	return page_ref_pinned(pa) || *slot(pa) != NULL;
 }

@@ -10,5 +10,9 @@ int page_ref_get(uint64_t pa);
 /* Drops one reference; true if it was the last, so the page can be freed. */
 bool page_ref_put(uint64_t pa);
 bool page_ref_shared(uint64_t pa);
+/* The pages of [start, end) (the initramfs, which never changes) may be
+ * mapped into programs but belong to no one: always shared, never freed. */
+void page_ref_pin(uint64_t start, uint64_t end);
+bool page_ref_pinned(uint64_t pa);
 
 #endif

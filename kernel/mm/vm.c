@@ -416,6 +416,22 @@ int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write)
 	return 0;
 }
 
+/* Maps the initramfs page holding src at va copy-on-write, if va has no
+ * page yet and the mapping is readable but not writable (code, read-only
+ * data): the program then shares the archive's copy of the file. Writable
+ * mappings are mostly written, and a write fault costs more than a copy. */
+static bool map_pinned(struct mm *mm, uint64_t va, const struct vma *v, const void *src)
+{
+	uint64_t pa = virt_to_phys(src);
+	pte_t *e;
+
+	if (!page_ref_pinned(pa) || (v->prot & VM_WRITE) || !(v->prot & (VM_READ | VM_EXEC)) ||
+	    !(e = paging_walk(mm->root, va, true)) || (*e & (PTE_P | PTE_PROTNONE)))
+		return false;
+	*e = ((pa | PTE_P | pte_flags(v->prot)) & ~PTE_W) | PTE_COW;
+	return true;
+}
+
 int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len)
 {
 	const char *s = src;
@@ -424,8 +440,16 @@ int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len)
 		uint64_t off = addr & (PAGE_SIZE - 1);
 		size_t n = MIN(len, PAGE_SIZE - off);
 		struct vma *v = vma_find(mm, addr);
-		pte_t *e = v ? populate(mm, addr - off, v, true) : NULL;
+		bool whole = !off && n == PAGE_SIZE && !((uintptr_t)s & (PAGE_SIZE - 1));
+		pte_t *e;
 
+		if (v && whole && map_pinned(mm, addr, v, s)) {
+			addr += n;
+			s += n;
+			len -= n;
+			continue;
+		}
+		e = v ? populate(mm, addr - off, v, true) : NULL;
 		if (!e)
 			return -EFAULT;
 		memcpy((char *)phys_to_virt(*e & PTE_ADDR_MASK) + off, s, n);

@@ -138,6 +138,16 @@ def test_fileio_reads_added_file(run, progs, backend, tmp_path):
     assert out == data
 
 
+def test_file_mappings(run, progs, backend, variant, tmp_path):
+    # 64 KiB and more: the image puts the data on a page boundary, and the
+    # kernel maps those pages from the initramfs instead of copying them.
+    (tmp_path / "big").write_bytes(bytes(i * 7 % 251 for i in range(100 * 1024)))
+    rc, out, err = run(["--add", "%s:/data" % tmp_path, progs("filemap", variant), "/data/big"],
+                       backend)
+    assert rc == 0, err
+    assert out == "filemap: ok\n"
+
+
 def test_memory(run, progs, backend, variant):
     rc, out, err = run([progs("memory", variant)], backend)
     assert rc == 0, err

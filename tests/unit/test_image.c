@@ -180,6 +180,7 @@ static void test_build(void)
 	o.adds = adds;
 	o.nadds = 3;
 
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	list(&img.cpio, l);
 	CHECK((i = find(l, "tmp")) >= 0 && l->modes[i] == (S_IFDIR | 01777));
@@ -206,11 +207,33 @@ static void test_build(void)
 			CHECK(find(l, parent) >= 0 && find(l, parent) < k);
 		}
 	}
+
+	/* Built into a fixed buffer (guest RAM): the same archive, in place
+	 * (an entry reserves a word of slack); too small, it overflows and
+	 * says so. */
+	{
+		size_t len = img.cpio.len;
+		uint8_t *ram = malloc(len + 4);
+		struct image fixed;
+
+		CHECK(ram != NULL);
+		image_init(&fixed, ram, len + 4);
+		CHECK(image_build(&o, &fixed, err, sizeof(err)) == 0);
+		CHECK(fixed.cpio.buf == ram && fixed.cpio.len == len);
+		CHECK(memcmp(ram, img.cpio.buf, len) == 0);
+		image_free(&fixed);
+		image_init(&fixed, ram, len / 2);
+		CHECK(image_build(&o, &fixed, err, sizeof(err)) < 0);
+		CHECK(fixed.cpio.overflow);
+		image_free(&fixed);
+		free(ram);
+	}
 	image_free(&img);
 
 	/* A missing --add host path is named in the error. */
 	adds[0] = (struct cli_add){ "/no/such/dir:/x", "/no/such/dir", "/x" };
 	o.nadds = 1;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) < 0);
 	CHECK_STR(err, "/no/such/dir:/x: /no/such/dir: No such file or directory");
 
@@ -221,6 +244,7 @@ static void test_build(void)
 	adds[0].spec = "a.txt:/opt";
 	adds[1] = (struct cli_add){ "tree:/opt", tree, "/opt" };
 	o.nadds = 2;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "both a directory and a file");
 	free(l);
@@ -246,6 +270,7 @@ static void test_alias(void)
 	o.program = typed;
 	o.argv = argv;
 	o.argc = 1;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	list(&img.cpio, l);
 	CHECK(strstr(img.prog_path, "/bin/") == NULL);
@@ -262,6 +287,7 @@ static void test_alias(void)
 	add.host = host;
 	o.adds = &add;
 	o.nadds = 1;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	list(&img.cpio, l);
 	CHECK((i = find(l, name)) >= 0 && l->modes[i] == (S_IFDIR | 0750));
@@ -293,6 +319,7 @@ static void test_dynamic(void)
 	add = (struct cli_add){ spec, host, "/etc/passwd" };
 	o.adds = &add;
 	o.nadds = 1;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	list(&img.cpio, l);   /* the first 64 entries: enough for /bin/true */
 	CHECK((i = find(l, "etc/passwd")) >= 0 && strncmp(l->data[i], "me:", 3) == 0);
@@ -349,9 +376,11 @@ static void test_image_file(void)
 	o.program = app;
 	o.argv = argv;
 	o.argc = 3;
+	image_init(&img, NULL, 0);
 	CHECK(image_build(&o, &img, err, sizeof(err)) == 0);
 	m = (struct image_meta){ img.prog_path, argv, 3, env, 2, NULL };
 	CHECK(image_save(path, &img, &m, err, sizeof(err)) == 0);
+	image_init(&back, NULL, 0);
 	CHECK(image_load(path, &back, &mb, err, sizeof(err)) == 0);
 	CHECK(back.cpio.len == img.cpio.len &&
 	      memcmp(back.cpio.buf, img.cpio.buf, img.cpio.len) == 0);
@@ -380,29 +409,36 @@ static void test_image_file(void)
 	image_meta_free(&mb);
 
 	/* Corrupt files: one clear error each, nothing loaded. */
+	image_init(&back, NULL, 0);
 	CHECK(image_load("/no/such.img", &back, &mb, err, sizeof(err)) < 0);
 	CHECK_STR(err, "image /no/such.img: No such file or directory");
 	snprintf(cmd, sizeof(cmd), "%s/app", dir);
+	image_init(&back, NULL, 0);
 	CHECK(image_load(cmd, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "not a wisp image");
 	snprintf(cmd, sizeof(cmd), "head -c 3000 %s > %s", path, bad);
 	CHECK(system(cmd) == 0);
+	image_init(&back, NULL, 0);
 	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "wrong size");
 	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
 	corrupt(bad, 8, &big, 4);            /* version */
+	image_init(&back, NULL, 0);
 	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "version");
 	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
 	corrupt(bad, 73, "X", 1);            /* a string of the metadata */
+	image_init(&back, NULL, 0);
 	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "checksum");
 	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
 	corrupt(bad, 56, &big, 4);           /* argc */
+	image_init(&back, NULL, 0);
 	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "corrupt");
 	CHECK(image_save(bad, &img, &m, err, sizeof(err)) == 0);
 	corrupt(bad, 4096, "X", 1);          /* the archive's first header */
+	image_init(&back, NULL, 0);
 	CHECK(image_load(bad, &back, &mb, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "cpio");
 	CHECK(back.cpio.buf == NULL && mb.block == NULL);
