@@ -34,10 +34,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 import hostinfo
+from runner import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -62,21 +62,17 @@ def kvm_available():
 
 def run_once(argv, check=None, timeout=TIMEOUT):
     """Runs argv with output to /dev/null (or captured when check is given)
-    and returns (seconds, returncode, stdout)."""
-    capture = check is not None
-    t0 = time.perf_counter()
-    p = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                       stdout=subprocess.PIPE if capture else subprocess.DEVNULL,
-                       stderr=subprocess.PIPE if capture else subprocess.DEVNULL,
-                       timeout=timeout)
-    dt = time.perf_counter() - t0
-    return dt, p.returncode, (p.stdout or b"") + (p.stderr or b"")
+    and returns (seconds, returncode or None on timeout, stdout+stderr)."""
+    dt, rc, out, err = run_timed(argv, timeout, capture=check is not None)
+    return dt, rc, out + err
 
 
 def measure(name, argv, runs, ok_rc=0, verify=None):
     """Warm-up run (checked), then `runs` timed runs. verify(output) -> bool
     checks the warm-up output; for QEMU the output is in the serial file."""
     _, rc, out = run_once(argv, check=True)
+    if rc is None:
+        raise BenchError("%s: timed out after %d s: %s" % (name, TIMEOUT, shlex.join(map(str, argv))))
     if rc != ok_rc:
         raise BenchError("%s: exit status %d (expected %d): %s\n%s"
                          % (name, rc, ok_rc, shlex.join(map(str, argv)),
@@ -87,7 +83,7 @@ def measure(name, argv, runs, ok_rc=0, verify=None):
     for _ in range(runs):
         dt, rc, _ = run_once(argv)
         if rc != ok_rc:
-            raise BenchError("%s: exit status %d in a timed run" % (name, rc))
+            raise BenchError("%s: exit status %s in a timed run" % (name, rc))
         times.append(dt)
     return times
 
@@ -126,12 +122,9 @@ def smallest_mem(backend):
     """Binary search over MiB for the smallest --mem that runs hello. The
     guest's needs are the same under either backend: same kernel, same image."""
     def works(mib):
-        try:
-            _, rc, out = run_once([str(WISP), "run", "--backend", backend,
-                                   "--mem", "%dM" % mib, str(HELLO)],
-                                  check=True, timeout=60)
-        except subprocess.TimeoutExpired:
-            return False
+        _, rc, out = run_once([str(WISP), "run", "--backend", backend,
+                               "--mem", "%dM" % mib, str(HELLO)],
+                              check=True, timeout=60)
         return rc == 0 and EXPECT in out
     lo, hi = 0, 128          # lo: known not to work (0 MiB), hi: works
     if not works(hi):

@@ -56,10 +56,10 @@ import shlex
 import statistics
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import hostinfo
+from runner import run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -85,13 +85,8 @@ def progress(msg):
 
 def run(argv, timeout=TIMEOUT):
     """Returns (seconds, rc, stdout, stderr); rc None on timeout."""
-    t0 = time.perf_counter()
-    try:
-        p = subprocess.run([str(a) for a in argv], stdin=subprocess.DEVNULL,
-                           capture_output=True, timeout=timeout, cwd="/")
-    except subprocess.TimeoutExpired:
-        return time.perf_counter() - t0, None, b"", b"timed out after %d s" % timeout
-    return time.perf_counter() - t0, p.returncode, p.stdout, p.stderr
+    dt, rc, out, err = run_timed(argv, timeout, cwd="/")
+    return dt, rc, out, b"timed out after %d s" % timeout if rc is None else err
 
 
 def reason(rc, out, err):
