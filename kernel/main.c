@@ -127,6 +127,7 @@ static _Noreturn void kernel_main(void)
 	syscall_init();
 	vfs_init();
 	unpack_initramfs(si);
+	blockdev_init();
 	start_program(si);
 }
 

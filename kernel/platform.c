@@ -9,6 +9,8 @@
 const struct platform_ops *platform = &legacy_platform;
 uint64_t platform_tsc_khz;
 const uint8_t *platform_seed;
+const struct wisp_device *platform_devices;
+unsigned platform_ndevices;
 bool platform_trace_syscalls;
 
 /* wisp-vmm passes struct wisp_boot_info as PVH module 1. */
@@ -40,5 +42,7 @@ void platform_init(const struct hvm_start_info *si)
 	platform = &hypercall_platform;
 	platform_tsc_khz = bi->tsc_khz;
 	platform_seed = bi->seed;
+	platform_devices = bi->devices;
+	platform_ndevices = bi->ndevices < WISP_DEVICES_MAX ? bi->ndevices : WISP_DEVICES_MAX;
 	platform_trace_syscalls = bi->flags & WISP_BOOT_F_TRACE_SYSCALLS;
 }

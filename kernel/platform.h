@@ -6,6 +6,7 @@
 #include "kernel.h"
 
 struct hvm_start_info;
+struct wisp_device;
 
 struct platform_ops {
 	const char *name;
@@ -33,6 +34,9 @@ extern const struct platform_ops *platform;
 /* Picks the platform from the boot info; fills tsc_khz and trace flags. */
 void platform_init(const struct hvm_start_info *si);
 extern uint64_t platform_tsc_khz;
+/* The devices wisp-vmm attached (boot info); none on other loaders. */
+extern const struct wisp_device *platform_devices;
+extern unsigned platform_ndevices;
 extern const uint8_t *platform_seed; /* 32 bytes or NULL */
 extern bool platform_trace_syscalls;
 

@@ -101,6 +101,9 @@ static void put(struct kvm_mem *mem, uint64_t gpa, const void *src, size_t len)
 	memcpy(mem->base + gpa, src, len);
 }
 
+_Static_assert(BOOT_INFO + sizeof(struct wisp_boot_info) <= BOOT_CMDLINE,
+	       "struct wisp_boot_info fits below the command line");
+
 static void write_tables(struct kvm_mem *mem, const struct boot_params *p,
 			 const struct boot_layout *l)
 {
@@ -128,6 +131,8 @@ static void write_tables(struct kvm_mem *mem, const struct boot_params *p,
 	bi.tsc_khz = p->tsc_khz;
 	bi.flags = p->flags;
 	memcpy(bi.seed, p->seed, sizeof(bi.seed));
+	bi.ndevices = p->ndevices;
+	memcpy(bi.devices, p->devices, p->ndevices * sizeof(*p->devices));
 	put(mem, BOOT_INFO, &bi, sizeof(bi));
 
 	memset(&si, 0, sizeof(si));

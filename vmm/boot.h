@@ -6,12 +6,13 @@
 #include <stdint.h>
 
 #include "kvm.h"
+#include <wisp/abi.h>
 
 /* Fixed guest-physical layout below 1 MiB (the kernel loads at >= 1 MiB). */
 #define BOOT_START_INFO   0x6000ull   /* struct hvm_start_info */
 #define BOOT_MODLIST      0x6100ull   /* struct hvm_modlist_entry[2] */
 #define BOOT_MEMMAP       0x6200ull   /* struct hvm_memmap_table_entry[] */
-#define BOOT_INFO         0x6400ull   /* struct wisp_boot_info */
+#define BOOT_INFO         0x7000ull   /* struct wisp_boot_info */
 #define BOOT_MOD_CMDLINES 0x6500ull   /* module name strings */
 #define BOOT_CMDLINE      0x10000ull  /* up to WISP_CMDLINE_MAX bytes */
 #define BOOT_AREA_END     0x20000ull
@@ -36,6 +37,8 @@ struct boot_params {
 	uint64_t tsc_khz;
 	uint64_t flags;      /* WISP_BOOT_F_* */
 	uint8_t seed[32];
+	const struct wisp_device *devices;
+	unsigned ndevices;   /* at most WISP_DEVICES_MAX */
 };
 
 struct boot_layout {

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-enum opt_id { OPT_MEM, OPT_ADD, OPT_ENV, OPT_TRACE, OPT_BACKEND, OPT_KERNEL,
+enum opt_id { OPT_MEM, OPT_ADD, OPT_DISK, OPT_ENV, OPT_TRACE, OPT_BACKEND, OPT_KERNEL,
 	      OPT_OUTPUT, OPT_IMAGE, OPT_HELP };
 
 #define RUN (1u << CLI_RUN)
@@ -23,10 +23,13 @@ struct opt_def {
 };
 
 /* build stores files, arguments and environment; how to run (memory,
- * backend, kernel, tracing) is decided by each run of the image. */
+ * backend, kernel, tracing) is decided by each run of the image. A --disk is
+ * a host file attached to one VM, which neither a build image nor pack's
+ * initramfs can carry: it is for run only. */
 static const struct opt_def opt_defs[] = {
 	{ OPT_MEM, 'm', "mem", true, RUN | PACK },
 	{ OPT_ADD, 0, "add", true, RUN | PACK | BUILD },
+	{ OPT_DISK, 0, "disk", true, RUN },
 	{ OPT_ENV, 'e', "env", true, RUN | PACK | BUILD },
 	{ OPT_TRACE, 0, "trace-syscalls", false, RUN | PACK },
 	{ OPT_BACKEND, 0, "backend", true, RUN | PACK },
@@ -59,6 +62,11 @@ static const char usage_text[] =
 "                        at most 3G)\n"
 "  --add HOST:GUEST      put a host file or directory (recursively) at the\n"
 "                        absolute GUEST path in the guest; repeatable\n"
+"  --disk IMAGE:MOUNT[:ro]\n"
+"                        run: mount the ext2 file system in IMAGE (a file or\n"
+"                        block device) at the absolute MOUNT path; guest writes\n"
+"                        go to IMAGE, unless :ro makes it read-only; repeatable,\n"
+"                        at most 8\n"
 "  -e, --env NAME=VALUE  set a guest environment variable; repeatable\n"
 "                        (default PATH=/usr/local/bin:/usr/bin:/bin HOME=/)\n"
 "  --trace-syscalls      print one line per guest syscall to stderr\n"
@@ -243,6 +251,81 @@ static int add_parse(struct cli_opts *o, const char *spec, char *err, size_t err
 	return 0;
 }
 
+/* Cuts IMAGE:MOUNT[:FLAG] in place at its last colons, so that IMAGE may
+ * contain ':' (MOUNT may not). The last field is FLAG if it has no '/' and a
+ * second colon comes before it. Returns MOUNT, or NULL if IMAGE or MOUNT is
+ * empty; *flag is NULL when there is none. */
+static char *disk_split(char *s, const char **flag)
+{
+	char *sep = strrchr(s, ':');
+
+	*flag = NULL;
+	if (sep && !strchr(sep + 1, '/') && memchr(s, ':', (size_t)(sep - s))) {
+		*sep = '\0';
+		*flag = sep + 1;
+		sep = strrchr(s, ':');
+	}
+	if (!sep || sep == s || sep[1] == '\0')
+		return NULL;
+	*sep = '\0';
+	return sep + 1;
+}
+
+/* mount is the normalised MOUNT, NULL if it was not a valid guest path. "/"
+ * is refused: the guest's root file system holds the program. */
+static int disk_mount_check(const struct cli_opts *o, const char *spec, const char *mount,
+			    char *err, size_t errlen)
+{
+	if (!mount)
+		return bad_value(err, errlen, "invalid --disk value '%s': the MOUNT path must "
+			    "be absolute and must not contain '..'", spec);
+	if (strcmp(mount, "/") == 0)
+		return bad_value(err, errlen, "invalid --disk value '%s': MOUNT cannot be /, "
+			    "the guest's root file system holds the program", spec);
+	for (size_t i = 0; i < o->ndisks; i++)
+		if (strcmp(o->disks[i].mount, mount) == 0)
+			return bad_value(err, errlen, "invalid --disk value '%s': %s is already "
+				    "the MOUNT of --disk '%s'", spec, mount, o->disks[i].spec);
+	return 0;
+}
+
+/* The array grows first, so that only the strings need freeing on error. */
+static int disk_parse(struct cli_opts *o, const char *spec, char *err, size_t errlen)
+{
+	struct cli_disk *grown;
+	const char *flag;
+	char *image, *mount;
+	int rc;
+
+	if (o->ndisks == CLI_DISKS_MAX)
+		return bad_value(err, errlen, "too many --disk options: wisp supports at most %d",
+			    CLI_DISKS_MAX);
+	grown = realloc(o->disks, (o->ndisks + 1) * sizeof(*grown));
+	if (!grown)
+		return bad_value(err, errlen, "out of memory");
+	o->disks = grown;
+	image = strdup(spec);
+	if (!image)
+		return bad_value(err, errlen, "out of memory");
+	mount = disk_split(image, &flag);
+	if (!mount || (flag && strcmp(flag, "ro") != 0)) {
+		free(image);
+		return bad_value(err, errlen, "invalid --disk value '%s': expected IMAGE:MOUNT "
+			    "or IMAGE:MOUNT:ro", spec);
+	}
+	mount = cli_guest_path(mount);
+	rc = disk_mount_check(o, spec, mount, err, errlen);
+	if (rc) {
+		free(image);
+		free(mount);
+		return rc;
+	}
+	o->disks[o->ndisks++] = (struct cli_disk){
+		.spec = spec, .image = image, .mount = mount, .read_only = flag != NULL,
+	};
+	return 0;
+}
+
 static int apply_opt(struct cli_opts *o, enum opt_id id, const char *val,
 		     char *err, size_t errlen)
 {
@@ -258,6 +341,8 @@ static int apply_opt(struct cli_opts *o, enum opt_id id, const char *val,
 		return 0;
 	case OPT_ADD:
 		return add_parse(o, val, err, errlen);
+	case OPT_DISK:
+		return disk_parse(o, val, err, errlen);
 	case OPT_ENV:
 		if (!env_name_ok(val))
 			return bad_value(err, errlen, "invalid --env value '%s': expected "
@@ -425,6 +510,11 @@ void cli_free(struct cli_opts *o)
 		free(o->adds[i].guest);
 	}
 	free(o->adds);
+	for (size_t i = 0; i < o->ndisks; i++) {
+		free(o->disks[i].image);
+		free(o->disks[i].mount);
+	}
+	free(o->disks);
 	for (size_t i = 0; i < o->nenv; i++)
 		free(o->env[i]);
 	free(o->env);

@@ -8,6 +8,7 @@
 
 #define CLI_MEM_DEFAULT (128ull << 20)
 #define CLI_MEM_MAX (3ull << 30)
+#define CLI_DISKS_MAX 8
 
 enum cli_cmd { CLI_RUN, CLI_PACK, CLI_BUILD, CLI_HELP, CLI_VERSION };
 enum cli_backend { CLI_BACKEND_KVM, CLI_BACKEND_QEMU };
@@ -18,12 +19,21 @@ struct cli_add {
 	char *guest;        /* normalised absolute path, "/" allowed */
 };
 
+struct cli_disk {
+	const char *spec;   /* IMAGE:MOUNT[:ro] as typed, for messages */
+	char *image;        /* host file or block device */
+	char *mount;        /* normalised absolute guest path, never "/" */
+	bool read_only;
+};
+
 struct cli_opts {
 	enum cli_cmd cmd;
 	uint64_t mem;
 	const char *mem_str;     /* as typed, for messages; NULL if default */
 	struct cli_add *adds;
 	size_t nadds;
+	struct cli_disk *disks;  /* run --disk, at most CLI_DISKS_MAX */
+	size_t ndisks;
 	char **env;              /* NAME=VALUE, defaults first, later -e wins */
 	size_t nenv;
 	const char **env_flags;  /* the -e values as typed, in order (for --image) */

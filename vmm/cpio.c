@@ -1,5 +1,6 @@
 /* cpio.c: write cpio newc entries into a growing memory buffer. */
 #include "cpio.h"
+#include "io.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -169,26 +170,6 @@ int cpio_add_file(struct cpio *c, const char *name, uint32_t perm, uint32_t mtim
 	return cpio_add(c, name, S_IFREG | (perm & 07777), mtime, data, size);
 }
 
-/* Reads up to size bytes at the entry's data position; a file that shrank
- * while being read keeps what it had. */
-static ssize_t read_into(int fd, uint8_t *dst, size_t size)
-{
-	size_t done = 0;
-
-	while (done < size) {
-		ssize_t n = read(fd, dst + done, size - done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		done += (size_t)n;
-	}
-	return (ssize_t)done;
-}
-
 const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
 				uint32_t mtime, int fd, size_t size, size_t *len)
 {
@@ -200,7 +181,8 @@ const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
 		return NULL;
 	start = c->len;
 	data = start + padded(CPIO_HDR_LEN + strlen(rel) + 1);
-	n = read_into(fd, c->buf + data, size);
+	/* A file that shrank while being read keeps what it had. */
+	n = io_pread_upto(fd, c->buf + data, size, 0);
 	if (n < 0)
 		return NULL;
 	put_header(c, rel, c->next_ino++, S_IFREG | (perm & 07777), 1, mtime, (size_t)n);

@@ -4,13 +4,13 @@
  * it, with the symlinks on the way recreated, so the guest's own ld.so finds
  * the same files by the same search without any configuration. */
 #define _GNU_SOURCE
+#include "errmsg.h"
 #include "deps.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <glob.h>
 #include <limits.h>
-#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,16 +46,6 @@ struct strlist {
 	char **v;
 	size_t n, cap;
 };
-
-static int fail(char *err, size_t errlen, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(err, errlen, fmt, ap);
-	va_end(ap);
-	return -1;
-}
 
 static void *grow(void *v, size_t *cap, size_t n, size_t size)
 {
@@ -632,8 +622,8 @@ static int not_found(const struct deps *d, int idx, const char *typed, const cha
 	if (d->objs[idx].parent >= 0)
 		snprintf(via, sizeof(via), " (for %s)", d->objs[idx].path);
 	if (lk->bad[0])
-		return fail(err, errlen, "%s: needs %s%s, but %s", typed, name, via, lk->bad);
-	return fail(err, errlen, "%s: needs %s%s, which was not found on this host "
+		return errmsg(err, errlen, "%s: needs %s%s, but %s", typed, name, via, lk->bad);
+	return errmsg(err, errlen, "%s: needs %s%s, which was not found on this host "
 		    "(searched: %s)", typed, name, via, lk->searched);
 }
 
@@ -654,18 +644,18 @@ static int add_needed(struct deps *d, int idx, const char *name, const char *typ
 			return not_found(d, idx, typed, name, &lk, err, errlen);
 		}
 	} else if (find_in(d, idx, name, &lk) < 0) {
-		return d->failed ? fail(err, errlen, "out of memory")
+		return d->failed ? errmsg(err, errlen, "out of memory")
 				 : not_found(d, idx, typed, name, &lk, err, errlen);
 	}
 	d->need_conf_file |= lk.via_conf;
 	real = deps_resolve(d, lk.found);
 	if (!real)
-		return fail(err, errlen, "%s: needs %s: %s: %s", typed, name, lk.found,
+		return errmsg(err, errlen, "%s: needs %s: %s: %s", typed, name, lk.found,
 			    strerror(errno));
 	if (obj_find(d, real) < 0 &&
 	    (obj_add(d, lk.found, real, idx, d->objs[idx].fatal) < 0 || entry_add(d, real, NULL) < 0)) {
 		free(real);
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	}
 	free(real);
 	return 0;
@@ -686,7 +676,7 @@ static int scan_needed(struct deps *d, int idx, const struct elf_dyn *dyn, const
 		       char *err, size_t errlen)
 {
 	if (copy_paths(d, idx, dyn) < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	for (size_t i = 0; i < dyn->nneeded; i++)
 		if (add_needed(d, idx, dyn->needed[i], typed, err, errlen) < 0)
 			return -1;
@@ -703,14 +693,14 @@ static int scan_obj(struct deps *d, int idx, const char *typed, char *err, size_
 	int rc;
 
 	if (map_file(d->objs[idx].real, &buf, &len) < 0)
-		return fail(err, errlen, "%s: %s: %s", typed, d->objs[idx].real, strerror(errno));
+		return errmsg(err, errlen, "%s: %s: %s", typed, d->objs[idx].real, strerror(errno));
 	/* Objects from added trees may be programs (for exec) as well. */
 	rc = d->objs[idx].fatal ? elf_check_object(buf, len, why, sizeof(why))
 				: elf_check_program(buf, len, why, sizeof(why));
 	if (rc == 0)
 		rc = elf_dynamic(buf, len, &dyn, why, sizeof(why));
 	if (rc < 0)
-		fail(err, errlen, "%s: %s: %s", typed, d->objs[idx].path, why);
+		errmsg(err, errlen, "%s: %s: %s", typed, d->objs[idx].path, why);
 	else
 		rc = scan_needed(d, idx, &dyn, typed, err, errlen);
 	munmap(buf, len);
@@ -728,7 +718,7 @@ static int drain(struct deps *d, const char *typed, char *err, size_t errlen)
 
 		if (scan_obj(d, idx, typed, fatal ? err : dummy, fatal ? errlen : sizeof(dummy)) < 0 &&
 		    (fatal || d->failed))
-			return d->failed ? fail(err, errlen, "out of memory") : -1;
+			return d->failed ? errmsg(err, errlen, "out of memory") : -1;
 	}
 	return 0;
 }
@@ -742,23 +732,23 @@ static int add_interp(struct deps *d, const char *typed, const char *interp, cha
 
 	d->musl = base && strncmp(base + 1, "ld-musl-", 8) == 0;
 	if (interp[0] != '/')
-		return fail(err, errlen, "%s: its dynamic loader %s is not an absolute path",
+		return errmsg(err, errlen, "%s: its dynamic loader %s is not an absolute path",
 			    typed, interp);
 	switch (probe(interp, why, sizeof(why))) {
 	case 1:
-		return fail(err, errlen, "%s: needs the dynamic loader %s, but %s", typed,
+		return errmsg(err, errlen, "%s: needs the dynamic loader %s, but %s", typed,
 			    interp, why);
 	case -1:
-		return fail(err, errlen, "%s: needs the dynamic loader %s, which %s on this host",
+		return errmsg(err, errlen, "%s: needs the dynamic loader %s, which %s on this host",
 			    typed, interp, access(interp, F_OK) == 0 ? "is not an ELF file"
 								     : "was not found");
 	}
 	real = deps_resolve(d, interp);
 	if (!real)
-		return fail(err, errlen, "%s: %s: %s", typed, interp, strerror(errno));
+		return errmsg(err, errlen, "%s: %s: %s", typed, interp, strerror(errno));
 	if (entry_add(d, real, NULL) < 0 || obj_add(d, interp, real, -1, true) < 0) {
 		free(real);
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	}
 	free(real);
 	d->next = d->nobjs;   /* ld.so needs nothing itself */
@@ -811,21 +801,21 @@ int deps_add_program(struct deps *d, const char *typed, const char *real,
 	int prog;
 
 	if (elf_dynamic(elf, len, &dyn, why, sizeof(why)) < 0)
-		return fail(err, errlen, "%s: %s", typed, why);
+		return errmsg(err, errlen, "%s: %s", typed, why);
 	if (!dyn.interp)
 		return 0;
 	if (add_interp(d, typed, dyn.interp, err, errlen) < 0)
 		return -1;
 	prog = obj_add(d, real, real, -1, true);
 	if (prog < 0)
-		return fail(err, errlen, "out of memory");
+		return errmsg(err, errlen, "out of memory");
 	d->prog = prog;
 	d->next = d->nobjs;
 	if (add_preload(d, prog, typed, err, errlen) < 0 ||
 	    scan_needed(d, prog, &dyn, typed, err, errlen) < 0 ||
 	    drain(d, typed, err, errlen) < 0)
 		return -1;
-	return add_conf_file(d) < 0 ? fail(err, errlen, "out of memory") : 0;
+	return add_conf_file(d) < 0 ? errmsg(err, errlen, "out of memory") : 0;
 }
 
 static void add_extra_loader(struct deps *d, const char *interp)
@@ -868,6 +858,6 @@ void deps_add_object(struct deps *d, const char *path, const void *elf, size_t l
 int deps_finish(struct deps *d, char *err, size_t errlen)
 {
 	if (drain(d, "", err, errlen) < 0 || d->failed)
-		return fail(err, errlen, "out of memory");
-	return add_conf_file(d) < 0 ? fail(err, errlen, "out of memory") : 0;
+		return errmsg(err, errlen, "out of memory");
+	return add_conf_file(d) < 0 ? errmsg(err, errlen, "out of memory") : 0;
 }

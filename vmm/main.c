@@ -16,6 +16,8 @@
 #include "cli.h"
 #include "cmdline.h"
 #include "devices/hypercall.h"
+#include "devices/virtio_blk.h"
+#include "disk.h"
 #include "image.h"
 #include "kvm.h"
 #include "qemu.h"
@@ -38,6 +40,13 @@ struct job {
 	size_t kernel_len;
 	struct boot_kernel kernel;
 	uint64_t mem;
+	/* run --disk: the images, opened and checked before anything else, the
+	 * devices serving them and what the kernel is told about them */
+	struct disk disks[CLI_DISKS_MAX];
+	struct virtio_blk blks[CLI_DISKS_MAX];
+	struct virtio_mmio_dev *mmio[CLI_DISKS_MAX];
+	struct wisp_device devices[CLI_DISKS_MAX];
+	unsigned ndisks;
 };
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -154,6 +163,7 @@ static int boot_vm(struct job *j, struct vm *vm, struct vcpu *cpu)
 		.kernel = &j->kernel, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
 		.cmdline = j->cmdline, .tsc_khz = vcpu_tsc_khz(cpu),
 		.flags = j->opts.trace ? WISP_BOOT_F_TRACE_SYSCALLS : 0,
+		.devices = j->devices, .ndevices = j->ndisks,
 	};
 	struct boot_layout layout;
 	char why[256];
@@ -265,6 +275,55 @@ static int prepare(struct job *j, uint8_t *buf, size_t cap)
 	return 0;
 }
 
+static int open_disks(struct job *j)
+{
+	char err[PATH_MAX + 256];
+
+	for (size_t i = 0; i < j->opts.ndisks; i++)
+		if (strlen(j->opts.disks[i].mount) >= WISP_DEVICE_MOUNT_MAX) {
+			fprintf(stderr, "wisp: --disk %s: the MOUNT path is too long (at most %d "
+				"bytes)\n", j->opts.disks[i].spec, WISP_DEVICE_MOUNT_MAX - 1);
+			return -1;
+		}
+	if (disk_open_all(j->disks, &j->opts, err, sizeof(err)) < 0) {
+		fprintf(stderr, "wisp: %s\n", err);
+		return -1;
+	}
+	j->ndisks = (unsigned)j->opts.ndisks;
+	return 0;
+}
+
+static void close_disks(struct job *j)
+{
+	for (unsigned i = 0; i < j->ndisks; i++)
+		disk_close(&j->disks[i]);
+	j->ndisks = 0;
+}
+
+/* Disk i is virtio-mmio device i. */
+static void attach_disks(struct job *j, struct vm *vm, struct hc_ctx *hc)
+{
+	for (unsigned i = 0; i < j->ndisks; i++) {
+		struct wisp_device *d = &j->devices[i];
+
+		virtio_blk_init(&j->blks[i], &j->disks[i], &vm->mem);
+		j->mmio[i] = &j->blks[i].mmio;
+		memset(d, 0, sizeof(*d));
+		d->mmio_base = WISP_VIRTIO_MMIO_BASE + i * WISP_VIRTIO_MMIO_STRIDE;
+		d->virtio_id = VIRTIO_ID_BLOCK;
+		d->flags = j->disks[i].read_only ? WISP_DEVICE_F_READ_ONLY : 0;
+		snprintf(d->mount, sizeof(d->mount), "%s", j->disks[i].mount);
+	}
+	hc->mmio = j->mmio;
+	hc->nmmio = j->ndisks;
+}
+
+static void detach_disks(struct job *j)
+{
+	for (unsigned i = 0; i < j->ndisks; i++)
+		virtio_blk_destroy(&j->blks[i]);
+}
+
 static int run_vm(struct job *j, struct kvm_mem *ram)
 {
 	struct hc_ctx hc = { .program = j->name, .out_fd = 1, .err_fd = 2, .in_fd = 0 };
@@ -274,6 +333,7 @@ static int run_vm(struct job *j, struct kvm_mem *ram)
 
 	if (kvm_vm_create(&vm, ram) < 0)
 		return 1;
+	attach_disks(j, &vm, &hc);
 	if (vcpu_create(&vm, 0, &cpu) == 0) {
 		struct vtimer timer;
 
@@ -286,6 +346,7 @@ static int run_vm(struct job *j, struct kvm_mem *ram)
 		}
 		vcpu_destroy(&cpu);
 	}
+	detach_disks(j);
 	kvm_vm_destroy(&vm);
 	return rc;
 }
@@ -316,7 +377,11 @@ static int run(struct job *j)
 {
 	struct qemu_params qp;
 
-	if (load_kernel(j) < 0)
+	if (j->opts.ndisks && j->opts.backend != CLI_BACKEND_KVM) {
+		fprintf(stderr, "wisp: --disk needs the kvm backend for now\n");
+		return 1;
+	}
+	if (open_disks(j) < 0 || load_kernel(j) < 0)
 		return 1;
 	if (j->opts.backend == CLI_BACKEND_KVM)
 		return run_kvm(j);
@@ -364,6 +429,7 @@ int main(int argc, char **argv)
 	/* A closed host pipe must turn into EPIPE for the guest, not kill wisp. */
 	signal(SIGPIPE, SIG_IGN);
 	rc = dispatch(&j, argc, argv);
+	close_disks(&j);
 	free(j.cmdline);
 	free(j.kernel_elf);
 	image_free(&j.img);

@@ -198,6 +198,27 @@ static int handle_io(struct vcpu *v, struct hc_ctx *hc)
 	return hc_handle(hc, r->io.port, gpa, &code) == HC_STOP ? code : -1;
 }
 
+/* A virtio-mmio register access; anything else is a guest error. */
+static int handle_mmio(struct vcpu *v, struct hc_ctx *hc)
+{
+	struct kvm_run *r = v->run;
+	uint64_t addr = r->mmio.phys_addr, off = addr - WISP_VIRTIO_MMIO_BASE;
+	uint64_t i = off / WISP_VIRTIO_MMIO_STRIDE;
+
+	if (addr < WISP_VIRTIO_MMIO_BASE || i >= hc->nmmio ||
+	    off % WISP_VIRTIO_MMIO_STRIDE >= VIRTIO_MMIO_SIZE || r->mmio.len > 8) {
+		fprintf(stderr, "wisp: guest access to unmapped memory at 0x%llx (rip 0x%llx)\n",
+			(unsigned long long)addr, vcpu_rip(v));
+		return 1;
+	}
+	off %= WISP_VIRTIO_MMIO_STRIDE;
+	if (r->mmio.is_write)
+		virtio_mmio_write(hc->mmio[i], off, r->mmio.data, r->mmio.len);
+	else
+		virtio_mmio_read(hc->mmio[i], off, r->mmio.data, r->mmio.len);
+	return -1;
+}
+
 static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 {
 	struct kvm_run *r = v->run;
@@ -215,9 +236,7 @@ static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 		fprintf(stderr, "wisp: guest triple fault (rip=0x%llx)\n", vcpu_rip(v));
 		return 1;
 	case KVM_EXIT_MMIO:
-		fprintf(stderr, "wisp: guest access to unmapped memory at 0x%llx (rip 0x%llx)\n",
-			(unsigned long long)r->mmio.phys_addr, vcpu_rip(v));
-		return 1;
+		return handle_mmio(v, hc);
 	case KVM_EXIT_FAIL_ENTRY:
 		fprintf(stderr, "wisp: KVM could not enter the guest: hardware reason 0x%llx\n",
 			(unsigned long long)r->fail_entry.hardware_entry_failure_reason);

@@ -54,12 +54,32 @@ struct hvm_memmap_table_entry {
  */
 #define WISP_BOOT_MAGIC 0x70736977u /* "wisp" */
 
+/* A virtio-mmio device (virtio 1.x, transport version 2). The kernel
+ * drives it by polling: wisp-vmm serves a queue notification before the
+ * guest's MMIO write returns, and raises no interrupt. */
+#define WISP_DEVICES_MAX 8
+#define WISP_VIRTIO_MMIO_BASE 0xd0000000ull   /* device i at base + i * stride */
+#define WISP_VIRTIO_MMIO_STRIDE 0x1000ull
+#define WISP_DEVICE_MOUNT_MAX 128
+
+struct wisp_device {
+	uint64_t mmio_base;      /* guest-physical register window */
+	uint32_t virtio_id;      /* 2: block */
+	uint32_t flags;          /* WISP_DEVICE_F_* */
+	char mount[WISP_DEVICE_MOUNT_MAX];  /* block: where to mount it, NUL-ended */
+};
+
+#define WISP_DEVICE_F_READ_ONLY (1u << 0)
+
 struct wisp_boot_info {
 	uint32_t magic;          /* WISP_BOOT_MAGIC */
 	uint32_t abi_version;    /* WISP_ABI_VERSION */
 	uint64_t tsc_khz;        /* guest TSC frequency, 0 if unknown */
 	uint64_t flags;          /* WISP_BOOT_F_* */
 	uint8_t seed[32];        /* host entropy for the guest's RNG */
+	uint32_t ndevices;
+	uint32_t reserved;
+	struct wisp_device devices[WISP_DEVICES_MAX];
 };
 
 #define WISP_BOOT_F_TRACE_SYSCALLS (1u << 0)

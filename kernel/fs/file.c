@@ -97,6 +97,7 @@ static const struct file_ops *ops_for(struct inode *in)
 	case S_IFREG: return in->fops ? in->fops : &tmpfs_file_ops;  /* procfs */
 	case S_IFDIR: return &tmpfs_dir_ops;
 	case S_IFCHR: return in->fops;
+	case S_IFBLK: return in->fops;  /* the disks (blockdev.c) */
 	case S_IFIFO: return &fifo_ops;  /* its open picks the pipe end */
 	default: return NULL;
 	}

@@ -22,6 +22,8 @@ struct file_ops {
 	/* Called once the open file exists (procfs fills f->priv); -errno
 	 * fails the open. */
 	int (*open)(struct file *f);
+	/* Makes written data durable (fsync, fdatasync); NULL: nothing to do. */
+	int (*fsync)(struct file *f);
 	/* lseek, pread and pwrite are allowed (else -ESPIPE, as for pipes). */
 	bool seekable;
 };
@@ -183,6 +185,8 @@ void fdtable_destroy(struct fdtable *t);
 /* ---- devices.c ---- */
 /* Creates /dev with its character devices, then /proc and /sys. */
 void devices_init(void);
+/* The virtio disks as /dev/vda, /dev/vdb, ... (fs/blockdev.c). */
+void blockdev_init(void);
 /* An open file on the host console; host_fd 0 reads stdin and writes
  * stdout, 1 and 2 write stdout and stderr. */
 struct file *console_open(int host_fd);

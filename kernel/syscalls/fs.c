@@ -1147,10 +1147,14 @@ static long sys_ftruncate(int fd, off_t len)
 	return do_truncate(f->inode, len);
 }
 
-/* Nothing is ever buffered on the way to storage: there is no storage. */
+/* tmpfs has no storage to sync; devices (disks) may. */
 static long sys_fsync(int fd)
 {
-	return fd_get(fd) ? 0 : -EBADF;
+	struct file *f = fd_get(fd);
+
+	if (!f)
+		return -EBADF;
+	return f->ops && f->ops->fsync ? f->ops->fsync(f) : 0;
 }
 
 static long sys_sync(void)

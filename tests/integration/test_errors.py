@@ -222,3 +222,53 @@ def test_help(wisp_cmd):
     assert res.rc == 0, res
     assert "wisp run" in res.stdout + res.stderr
     assert "--mem" in res.stdout + res.stderr
+
+
+# ---- --disk ----
+
+@pytest.fixture
+def ext2_image(tmp_path):
+    path = tmp_path / "disk.img"
+    mke2fs = shutil.which("mke2fs") or "/sbin/mke2fs"
+    subprocess.run([mke2fs, "-q", "-t", "ext2", "-F", str(path), "4M"], check=True)
+    return path
+
+
+def test_disk_missing_image(wisp_cmd, tmp_path):
+    res = wisp_cmd(["run", "--disk", "%s/none.img:/data" % tmp_path, BUSYBOX, "true"])
+    assert_one_error_line(res, "none.img", "no such file")
+
+
+def test_disk_not_ext2(wisp_cmd, tmp_path):
+    img = tmp_path / "junk.img"
+    img.write_bytes(os.urandom(1 << 20))
+    res = wisp_cmd(["run", "--disk", "%s:/data" % img, BUSYBOX, "true"])
+    assert_one_error_line(res, "junk.img", "not an ext2")
+
+
+@pytest.mark.parametrize("value", ["disk.img", "disk.img:data", "disk.img:/", "disk.img:/d:rw",
+                                   ":/data"])
+def test_disk_bad_syntax(wisp_cmd, value):
+    res = wisp_cmd(["run", "--disk", value, BUSYBOX, "true"])
+    assert_one_error_line(res, "--disk")
+
+
+def test_disk_in_use(wisp_cmd, ext2_image):
+    import fcntl
+    with open(ext2_image, "rb+") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        res = wisp_cmd(["run", "--disk", "%s:/data" % ext2_image, BUSYBOX, "true"])
+    assert_one_error_line(res, "disk.img", "in use")
+
+
+def test_disk_read_only_host_file(wisp_cmd, ext2_image):
+    if os.geteuid() == 0:
+        pytest.skip("running as root: a mode 0444 file is still writable")
+    ext2_image.chmod(0o444)
+    res = wisp_cmd(["run", "--disk", "%s:/data" % ext2_image, BUSYBOX, "true"])
+    assert_one_error_line(res, "disk.img", "read-only", ":ro")
+
+
+def test_disk_needs_kvm_backend(wisp_cmd, ext2_image):
+    res = wisp_cmd(["run", "--backend", "qemu", "--disk", "%s:/data" % ext2_image, BUSYBOX, "true"])
+    assert_one_error_line(res, "--disk", "kvm")

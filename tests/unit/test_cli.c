@@ -163,6 +163,73 @@ static void test_errors(void)
 	CHECK_CONTAINS(err, "-o FILE");
 }
 
+static void test_disks(void)
+{
+	char *argv[] = { "wisp", "run", "--disk", "/d/a.img:/data", "--disk=b:c.img://mnt/./x/:ro",
+			 "--disk", "/dev/sdb1:/ro", "--image", "x.img" };
+	struct cli_opts o;
+	char err[256] = "";
+
+	CHECK(cli_parse(ARGC(argv), argv, &o, err, sizeof(err)) == 0);
+	CHECK(o.ndisks == 3);
+	CHECK_STR(o.disks[0].spec, "/d/a.img:/data");
+	CHECK_STR(o.disks[0].image, "/d/a.img");
+	CHECK_STR(o.disks[0].mount, "/data");
+	CHECK(!o.disks[0].read_only);
+	CHECK_STR(o.disks[1].image, "b:c.img");     /* IMAGE may contain ':' */
+	CHECK_STR(o.disks[1].mount, "/mnt/x");
+	CHECK(o.disks[1].read_only);
+	CHECK_STR(o.disks[2].image, "/dev/sdb1");   /* "/ro" is a MOUNT, not the flag */
+	CHECK_STR(o.disks[2].mount, "/ro");
+	CHECK(!o.disks[2].read_only);
+	cli_free(&o);
+	CHECK(strstr(cli_usage(), "--disk IMAGE:MOUNT[:ro]") != NULL);
+}
+
+static void test_disk_errors(void)
+{
+	static const char *const syntax[] = { "nocolon", ":/m", ":/m:ro", "/i:", "/i:/m:rw",
+					      "/i:/m:", "/i::ro", "/i:/m:RO" };
+	char *many[] = { "wisp", "run", "--disk", "/0:/0", "--disk", "/1:/1", "--disk", "/2:/2",
+			 "--disk", "/3:/3", "--disk", "/4:/4", "--disk", "/5:/5", "--disk", "/6:/6",
+			 "--disk", "/7:/7", "--disk", "/8:/8", "p", NULL };
+	char err[256], expect[128];
+
+	for (size_t i = 0; i < sizeof(syntax) / sizeof(syntax[0]); i++) {
+		CHECK(parse((char *[]){ "wisp", "run", "--disk", (char *)syntax[i], "p", NULL },
+			    err, sizeof(err)) == 1);
+		snprintf(expect, sizeof(expect), "invalid --disk value '%s': expected IMAGE:MOUNT "
+			 "or IMAGE:MOUNT:ro", syntax[i]);
+		CHECK_STR(err, expect);
+	}
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", "/i:rel", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_STR(err, "invalid --disk value '/i:rel': the MOUNT path must be absolute and "
+		  "must not contain '..'");
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", "/i:/a/../b:ro", "p", NULL },
+		    err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "must not contain '..'");
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", "/i:/", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "MOUNT cannot be /,");
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", "/i://.:ro", "p", NULL }, err, sizeof(err)) == 1);
+	CHECK_CONTAINS(err, "MOUNT cannot be /,");
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", "/a:/m", "--disk", "/b://m/:ro", "p", NULL },
+		    err, sizeof(err)) == 1);
+	CHECK_STR(err, "invalid --disk value '/b://m/:ro': /m is already the MOUNT of --disk '/a:/m'");
+	CHECK(parse(many, err, sizeof(err)) == 1);
+	CHECK_STR(err, "too many --disk options: wisp supports at most 8");
+	many[18] = "p";   /* 8 disks are fine */
+	many[19] = NULL;
+	CHECK(parse(many, err, sizeof(err)) == 0);
+	CHECK(parse((char *[]){ "wisp", "build", "-o", "f", "--disk", "/i:/m", "p", NULL },
+		    err, sizeof(err)) == 2);
+	CHECK_STR(err, "option '--disk' does not apply to wisp build (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "pack", "-o", "f", "--disk=/i:/m", "p", NULL },
+		    err, sizeof(err)) == 2);
+	CHECK_STR(err, "option '--disk=/i:/m' does not apply to wisp pack (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "run", "--disk", NULL }, err, sizeof(err)) == 2);
+	CHECK_CONTAINS(err, "needs a value");
+}
+
 static void test_commands(void)
 {
 	struct cli_opts o;
@@ -198,6 +265,8 @@ int main(void)
 	test_run_options();
 	test_stop_at_program();
 	test_errors();
+	test_disks();
+	test_disk_errors();
 	test_commands();
 	return check_report();
 }

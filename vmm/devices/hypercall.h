@@ -7,6 +7,7 @@
 
 #include "kvm.h"
 #include "devices/timer.h"
+#include "devices/virtio_mmio.h"
 
 struct hc_ctx {
 	struct kvm_mem *mem;
@@ -15,6 +16,9 @@ struct hc_ctx {
 	int err_fd;
 	int in_fd;
 	struct vtimer *timer;  /* the guest timer device, NULL if none */
+	/* virtio-mmio devices, device i at WISP_VIRTIO_MMIO_BASE + i * stride */
+	struct virtio_mmio_dev **mmio;
+	unsigned nmmio;
 };
 
 enum hc_result { HC_CONTINUE, HC_STOP };

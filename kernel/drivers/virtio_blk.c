@@ -1,0 +1,280 @@
+/* virtio_blk.c: a virtio 1.x block driver over virtio-mmio (virtio 1.x,
+ * 4.2 and 5.2), one request at a time.
+ *
+ * wisp-vmm serves a queue notification before the guest's MMIO write
+ * returns (include/wisp/abi.h), so a request is complete when the kick
+ * is: no interrupt, no waiting. Every MMIO access is a VM exit (~20 us on a
+ * PVM-style host), so a request costs one, its notification.
+ */
+#include "drivers/virtio_blk.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+#include "mm/page.h"
+#include <wisp/abi.h>
+
+#define QSIZE 16
+
+/* virtio-mmio registers (4.2.2) */
+#define R_MAGIC 0x000
+#define R_VERSION 0x004
+#define R_DEVICE_ID 0x008
+#define R_DEVICE_FEATURES 0x010
+#define R_DEVICE_FEATURES_SEL 0x014
+#define R_DRIVER_FEATURES 0x020
+#define R_DRIVER_FEATURES_SEL 0x024
+#define R_QUEUE_SEL 0x030
+#define R_QUEUE_NUM_MAX 0x034
+#define R_QUEUE_NUM 0x038
+#define R_QUEUE_READY 0x044
+#define R_QUEUE_NOTIFY 0x050
+#define R_STATUS 0x070
+#define R_QUEUE_DESC 0x080
+#define R_QUEUE_DRIVER 0x090
+#define R_QUEUE_DEVICE 0x0a0
+#define R_CONFIG 0x100
+
+#define MAGIC 0x74726976u
+#define S_ACKNOWLEDGE 1
+#define S_DRIVER 2
+#define S_DRIVER_OK 4
+#define S_FEATURES_OK 8
+#define S_NEEDS_RESET 64
+
+/* Feature bits in the high word (bit 32 and up) and the low word. */
+#define F_VERSION_1_HI (1u << 0)
+#define F_BLK_RO (1u << 5)
+#define F_BLK_FLUSH (1u << 9)
+
+#define T_IN 0
+#define T_OUT 1
+#define T_FLUSH 4
+#define ST_OK 0
+
+#define DESC_F_NEXT 1
+#define DESC_F_WRITE 2
+#define AVAIL_F_NO_INTERRUPT 1
+
+struct desc {
+	uint64_t addr;
+	uint32_t len;
+	uint16_t flags, next;
+};
+
+struct avail {
+	uint16_t flags, idx, ring[QSIZE], used_event;
+};
+
+struct used {
+	uint16_t flags, idx;
+	struct { uint32_t id, len; } ring[QSIZE];
+	uint16_t avail_event;
+};
+
+struct request {
+	uint32_t type, reserved;
+	uint64_t sector;
+	uint8_t status;
+};
+
+/* The queue page: rings and the request header, one page, physically
+ * contiguous like all kernel memory. */
+struct queue_page {
+	struct desc desc[QSIZE];
+	struct avail avail __attribute__((aligned(16)));
+	struct used used __attribute__((aligned(16)));
+	struct request req __attribute__((aligned(16)));
+};
+
+_Static_assert(sizeof(struct queue_page) <= PAGE_SIZE, "the queue fits one page");
+
+struct vblk {
+	volatile uint8_t *regs;
+	struct queue_page *q;
+	uint64_t sectors;
+	bool read_only, can_flush;
+	char mount[WISP_DEVICE_MOUNT_MAX];
+};
+
+static struct vblk disks[WISP_DEVICES_MAX];
+static unsigned ndisks;
+
+static uint32_t reg_read(const struct vblk *d, uint32_t off)
+{
+	return *(volatile uint32_t *)(d->regs + off);
+}
+
+static void reg_write(struct vblk *d, uint32_t off, uint32_t v)
+{
+	*(volatile uint32_t *)(d->regs + off) = v;
+}
+
+static void reg_write64(struct vblk *d, uint32_t off, uint64_t v)
+{
+	reg_write(d, off, (uint32_t)v);
+	reg_write(d, off + 4, (uint32_t)(v >> 32));
+}
+
+static void barrier(void)
+{
+	asm volatile("" ::: "memory");
+}
+
+/* Feature negotiation (3.1.1); returns the low feature word taken or -1. */
+static int negotiate(struct vblk *d)
+{
+	uint32_t lo, hi, take;
+
+	reg_write(d, R_STATUS, 0);
+	reg_write(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER);
+	reg_write(d, R_DEVICE_FEATURES_SEL, 1);
+	hi = reg_read(d, R_DEVICE_FEATURES);
+	reg_write(d, R_DEVICE_FEATURES_SEL, 0);
+	lo = reg_read(d, R_DEVICE_FEATURES);
+	if (!(hi & F_VERSION_1_HI))
+		return -1;
+	take = lo & (F_BLK_RO | F_BLK_FLUSH);
+	reg_write(d, R_DRIVER_FEATURES_SEL, 0);
+	reg_write(d, R_DRIVER_FEATURES, take);
+	reg_write(d, R_DRIVER_FEATURES_SEL, 1);
+	reg_write(d, R_DRIVER_FEATURES, F_VERSION_1_HI);
+	reg_write(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK);
+	if (!(reg_read(d, R_STATUS) & S_FEATURES_OK))
+		return -1;
+	return (int)take;
+}
+
+static int setup_queue(struct vblk *d)
+{
+	uint64_t pa;
+
+	reg_write(d, R_QUEUE_SEL, 0);
+	if (reg_read(d, R_QUEUE_NUM_MAX) < QSIZE)
+		return -1;
+	d->q = page_zalloc();
+	if (!d->q)
+		return -1;
+	/* We look at the used ring after each kick instead. */
+	d->q->avail.flags = AVAIL_F_NO_INTERRUPT;
+	pa = virt_to_phys(d->q);
+	reg_write(d, R_QUEUE_NUM, QSIZE);
+	reg_write64(d, R_QUEUE_DESC, pa + offsetof(struct queue_page, desc));
+	reg_write64(d, R_QUEUE_DRIVER, pa + offsetof(struct queue_page, avail));
+	reg_write64(d, R_QUEUE_DEVICE, pa + offsetof(struct queue_page, used));
+	reg_write(d, R_QUEUE_READY, 1);
+	return 0;
+}
+
+static const char *vblk_init(struct vblk *d, const struct wisp_device *w)
+{
+	int features;
+
+	d->regs = phys_to_virt(w->mmio_base);
+	if (reg_read(d, R_MAGIC) != MAGIC || reg_read(d, R_VERSION) != 2 ||
+	    reg_read(d, R_DEVICE_ID) != 2)
+		return "not a virtio 1.x block device";
+	if ((features = negotiate(d)) < 0)
+		return "feature negotiation failed";
+	if (setup_queue(d) < 0)
+		return "cannot set up its queue";
+	reg_write(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	d->sectors = reg_read(d, R_CONFIG) | (uint64_t)reg_read(d, R_CONFIG + 4) << 32;
+	d->read_only = (features & F_BLK_RO) || (w->flags & WISP_DEVICE_F_READ_ONLY);
+	d->can_flush = features & F_BLK_FLUSH;
+	memcpy(d->mount, w->mount, sizeof(d->mount));
+	d->mount[sizeof(d->mount) - 1] = '\0';
+	return NULL;
+}
+
+int vblk_probe(const struct wisp_device *devs, unsigned n)
+{
+	for (unsigned i = 0; i < n && ndisks < WISP_DEVICES_MAX; i++) {
+		const char *why;
+
+		if (devs[i].virtio_id != 2)
+			continue;
+		why = vblk_init(&disks[ndisks], &devs[i]);
+		if (why)
+			kprintf("virtio-blk %s: %s; left out\n", devs[i].mount, why);
+		else
+			ndisks++;
+	}
+	return (int)ndisks;
+}
+
+struct vblk *vblk_get(unsigned i)
+{
+	return i < ndisks ? &disks[i] : NULL;
+}
+
+uint64_t vblk_sectors(const struct vblk *d)
+{
+	return d->sectors;
+}
+
+bool vblk_read_only(const struct vblk *d)
+{
+	return d->read_only;
+}
+
+const char *vblk_mount(const struct vblk *d)
+{
+	return d->mount;
+}
+
+static void set_desc(struct vblk *d, unsigned i, uint64_t pa, uint32_t len, uint16_t flags)
+{
+	d->q->desc[i] = (struct desc){ pa, len, flags, (uint16_t)(i + 1) };
+}
+
+/* Makes the chain at descriptor 0 available and kicks the device, which
+ * has served it when the write returns. */
+static int submit(struct vblk *d)
+{
+	uint16_t idx = d->q->avail.idx;
+
+	d->q->req.status = 0xff;
+	d->q->avail.ring[idx % QSIZE] = 0;
+	barrier();
+	d->q->avail.idx = (uint16_t)(idx + 1);
+	barrier();
+	reg_write(d, R_QUEUE_NOTIFY, 0);
+	barrier();
+	if (d->q->used.idx != (uint16_t)(idx + 1)) {
+		kprintf("virtio-blk %s: the device did not complete a request (status 0x%x)\n",
+			d->mount, reg_read(d, R_STATUS));
+		return -EIO;
+	}
+	return d->q->req.status == ST_OK ? 0 : -EIO;
+}
+
+int vblk_rw(struct vblk *d, uint64_t sector, void *buf, uint32_t nsec, bool write)
+{
+	uint64_t req = virt_to_phys(&d->q->req);
+
+	if (write && d->read_only)
+		return -EROFS;
+	if (sector > d->sectors || nsec > d->sectors - sector || nsec > UINT32_MAX / VBLK_SECTOR)
+		return -EINVAL;
+	if (!nsec)
+		return 0;
+	d->q->req.type = write ? T_OUT : T_IN;
+	d->q->req.sector = sector;
+	set_desc(d, 0, req, 16, DESC_F_NEXT);
+	set_desc(d, 1, virt_to_phys(buf), nsec * VBLK_SECTOR,
+		 DESC_F_NEXT | (write ? 0 : DESC_F_WRITE));
+	set_desc(d, 2, req + offsetof(struct request, status), 1, DESC_F_WRITE);
+	return submit(d);
+}
+
+int vblk_flush(struct vblk *d)
+{
+	uint64_t req = virt_to_phys(&d->q->req);
+
+	if (d->read_only || !d->can_flush)
+		return 0;
+	d->q->req.type = T_FLUSH;
+	d->q->req.sector = 0;
+	set_desc(d, 0, req, 16, DESC_F_NEXT);
+	set_desc(d, 1, req + offsetof(struct request, status), 1, DESC_F_WRITE);
+	return submit(d);
+}
