@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -671,20 +672,11 @@ static uint64_t fnv64(const void *p, size_t n)
 
 static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
+	ssize_t n = io_pread_upto(fd, buf, len, off);
 
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n == 0 ? (errno = EIO, -1) : -1;
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
+	if (n >= 0 && (size_t)n < len)
+		errno = EIO;
+	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
 /* The strings block: prog, argv..., env..., each NUL-terminated. */
@@ -849,6 +841,23 @@ static const char *check_cpio(const struct cpio *c)
 	return NULL;
 }
 
+/* Into guest RAM (a fixed, page-aligned buffer) the archive is mapped from
+ * the file rather than read: no copy, no zeroed pages, and the page cache
+ * is shared by every run of the image. The mapping is private, so what the
+ * guest (or image_append) writes stays in this VM; the image file must not
+ * change while a VM runs from it. */
+static int read_archive(int fd, const struct cpio *c, const struct image_hdr *h)
+{
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (c->fixed && page > 0 && (uintptr_t)c->buf % (uintptr_t)page == 0 &&
+	    h->cpio_off % (uint64_t)page == 0 &&
+	    mmap(c->buf, h->cpio_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+		 (off_t)h->cpio_off) != MAP_FAILED)
+		return 0;
+	return read_at(fd, c->buf, h->cpio_len, h->cpio_off);
+}
+
 static int load_parts(int fd, const char *path, struct image *img, struct image_meta *m,
 		      char *err, size_t errlen)
 {
@@ -875,7 +884,7 @@ static int load_parts(int fd, const char *path, struct image *img, struct image_
 	if (!img->cpio.fixed)
 		img->cpio.cap = h.cpio_len;
 	if (read_at(fd, m->block, h.meta_len, h.meta_off) < 0 ||
-	    read_at(fd, img->cpio.buf, h.cpio_len, h.cpio_off) < 0)
+	    read_archive(fd, &img->cpio, &h) < 0)
 		return bad_image(err, errlen, path, strerror(errno));
 	why = meta_unpack(m, &h);
 	if (!why)
