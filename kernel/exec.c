@@ -133,6 +133,8 @@ static int open_image(const char *path, struct image *im)
 		return err;
 	if (!S_ISREG(ino->mode))
 		return -EACCES;
+	if ((err = inode_load(ino)))
+		return err;
 	*im = (struct image){ .data = ino->data, .size = ino->size };
 	return elf_check(im);
 }
@@ -304,6 +306,8 @@ static char **script_argv(const char *path, char *const argv[], int *owned, int 
 	size_t len;
 
 	*err = vfs_lookup(path, &ino);
+	if (!*err && S_ISREG(ino->mode))
+		*err = inode_load(ino);
 	if (*err || !S_ISREG(ino->mode) || ino->size < 2 || memcmp(ino->data, "#!", 2))
 		return NULL;
 	len = MIN(ino->size - 2, sizeof(line) - 1);

@@ -128,6 +128,7 @@ static _Noreturn void kernel_main(void)
 	vfs_init();
 	unpack_initramfs(si);
 	blockdev_init();
+	ext2_mount_all();
 	start_program(si);
 }
 

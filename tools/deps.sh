@@ -5,7 +5,7 @@
 # otherwise. Called by `make deps`.
 set -eu
 
-PACKAGES="build-essential musl-tools busybox-static qemu-system-x86 python3-pytest cpio e2fsprogs"
+PACKAGES="build-essential musl-tools busybox-static qemu-system-x86 python3-pytest cpio e2fsprogs sqlite3"
 
 installed() {
 	dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'

@@ -134,8 +134,5 @@ void blockdev_init(void)
 		in->rdev = MKDEV(VIRTBLK_MAJOR, 16 * i);
 		in->size = disk_bytes(d);
 		in->priv = d;
-		/* Said, so that a program looking for its files there knows why. */
-		kprintf("%s is /dev/%s; mounting its ext2 file system is not supported yet\n",
-			vblk_mount(d), name);
 	}
 }

@@ -91,32 +91,6 @@ static const char *skip_root(const char *p)
 	}
 }
 
-static bool is_dot(const struct vfs_name *nm)
-{
-	return nm->name[0] == '.' && (nm->len == 1 || (nm->len == 2 && nm->name[1] == '.'));
-}
-
-/* Creates the missing directories above path, like mkdir -p of its dirname. */
-static int make_parents(const char *path)
-{
-	char *buf = kstrndup(path, PATH_MAX), *s;
-	struct vfs_name nm;
-	int err = buf ? 0 : -ENOMEM;
-
-	for (s = buf ? strchr(buf, '/') : NULL; s && !err; s = strchr(s + 1, '/')) {
-		*s = '\0';
-		err = vfs_parent_from(vfs_root(), buf, &nm);
-		if (!err && !is_dot(&nm)) {
-			err = tmpfs_mknod(nm.dir, nm.name, nm.len, S_IFDIR | 0755, NULL);
-			if (err == -EEXIST)
-				err = 0;
-		}
-		*s = '/';
-	}
-	kfree(buf);
-	return err;
-}
-
 /* An entry replaces what its name held, except that directories merge;
  * *dir gets the directory to merge into. */
 static int take_name(const struct vfs_name *nm, unsigned mode, struct inode **dir)
@@ -206,9 +180,9 @@ static int unpack_entry(const struct entry *e, struct hardlinks *hl)
 		return 0;
 	}
 	err = vfs_parent_from(vfs_root(), path, &nm);
-	if (err == -ENOENT && !(err = make_parents(path)))
+	if (err == -ENOENT && !(err = vfs_make_parents(path)))
 		err = vfs_parent_from(vfs_root(), path, &nm);
-	if (err || is_dot(&nm) || (err = take_name(&nm, mode, &in)))
+	if (err || vfs_name_is_dot(&nm) || (err = take_name(&nm, mode, &in)))
 		return err;
 	if (S_ISDIR(mode) && !in)
 		err = tmpfs_mknod(nm.dir, nm.name, nm.len, S_IFDIR, &in);

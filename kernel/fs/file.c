@@ -116,9 +116,11 @@ static int open_check(struct inode *in, unsigned flags)
 		return -EISDIR;
 	if (!ops_for(in))
 		return -ENXIO;
+	if (in->read_only && (acc != O_RDONLY || (flags & O_TRUNC)))
+		return -EROFS;
 	if ((flags & O_TRUNC) && S_ISREG(in->mode))
 		return tmpfs_truncate(in, 0);
-	return 0;
+	return inode_load(in);
 }
 
 static int file_open(int dirfd, const char *path, unsigned flags, unsigned mode,

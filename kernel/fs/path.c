@@ -243,3 +243,28 @@ long vfs_lookup_user(int dirfd, const char *upath, int flags, struct inode **out
 	kfree(path);
 	return err;
 }
+
+bool vfs_name_is_dot(const struct vfs_name *nm)
+{
+	return nm->name[0] == '.' && (nm->len == 1 || (nm->len == 2 && nm->name[1] == '.'));
+}
+
+int vfs_make_parents(const char *path)
+{
+	char *buf = kstrndup(path, PATH_MAX), *s;
+	struct vfs_name nm;
+	int err = buf ? 0 : -ENOMEM;
+
+	for (s = buf ? strchr(buf, '/') : NULL; s && !err; s = strchr(s + 1, '/')) {
+		*s = '\0';
+		err = vfs_parent_from(vfs_root(), buf, &nm);
+		if (!err && !vfs_name_is_dot(&nm)) {
+			err = tmpfs_mknod(nm.dir, nm.name, nm.len, S_IFDIR | 0755, NULL);
+			if (err == -EEXIST)
+				err = 0;
+		}
+		*s = '/';
+	}
+	kfree(buf);
+	return err;
+}

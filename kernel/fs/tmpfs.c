@@ -184,8 +184,12 @@ static int add_new(struct inode *dir, const char *name, size_t len, struct inode
 int tmpfs_mknod(struct inode *dir, const char *name, size_t len, unsigned mode,
 		struct inode **out)
 {
-	struct inode *in = inode_new(mode);
+	struct inode *in;
 	int err;
+
+	if (dir->read_only)
+		return -EROFS;
+	in = inode_new(mode);
 
 	if (!in)
 		return -ENOMEM;
@@ -204,9 +208,12 @@ int tmpfs_mknod(struct inode *dir, const char *name, size_t len, unsigned mode,
 int tmpfs_symlink(struct inode *dir, const char *name, size_t len,
 		  const char *target, size_t tlen, struct inode **out)
 {
-	struct inode *in = inode_new(S_IFLNK | 0777);
+	struct inode *in;
 	int err = -ENOMEM;
 
+	if (dir->read_only)
+		return -EROFS;
+	in = inode_new(S_IFLNK | 0777);
 	if (!in || !(in->data = kstrndup(target, tlen)))
 		goto fail;
 	/* A target with a NUL in it ends there, as a C string would. */
@@ -226,6 +233,8 @@ fail:
 
 int tmpfs_link(struct inode *dir, const char *name, size_t len, struct inode *in)
 {
+	if (dir->read_only)
+		return -EROFS;
 	if (S_ISDIR(in->mode))
 		return -EPERM;
 	return add_new(dir, name, len, in);
@@ -236,6 +245,8 @@ int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir)
 	struct dentry *d = dentry_find(dir, name, len);
 	struct inode *in;
 
+	if (dir->read_only)
+		return -EROFS;
 	if (!d)
 		return -ENOENT;
 	in = d->inode;
@@ -283,6 +294,8 @@ int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 	struct inode *in, *victim;
 	int err;
 
+	if (odir->read_only || ndir->read_only)
+		return -EROFS;
 	if (!od || !ndir->nlink)
 		return -ENOENT;
 	in = od->inode;
@@ -352,6 +365,8 @@ int tmpfs_truncate(struct inode *in, uint64_t size)
 {
 	int err;
 
+	if (in->read_only)
+		return -EROFS;
 	if (size > MAX_FILE_SIZE)
 		return -EFBIG;
 	if (size > in->size) {
@@ -389,6 +404,8 @@ static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *po
 	uint64_t end;
 	int err;
 
+	if (in->read_only)
+		return -EROFS;
 	if (f->flags & O_APPEND)
 		*pos = in->size;
 	if (!len)
@@ -412,6 +429,15 @@ static ssize_t dir_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	(void)f, (void)buf, (void)len, (void)pos;
 	return -EISDIR;
+}
+
+int inode_load(struct inode *in)
+{
+	int err = in->load ? in->load(in) : 0;
+
+	if (!err)
+		in->load = NULL;
+	return err;
 }
 
 const struct file_ops tmpfs_file_ops = {

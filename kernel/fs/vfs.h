@@ -52,6 +52,10 @@ struct inode {
 	 * up to date before a lookup or a listing; else NULL. */
 	void (*refresh)(struct inode *dir);
 	void *priv;  /* the owning filesystem's (procfs: what a node shows) */
+	/* Regular files whose data is on a disk (ext2.c): fills data and
+	 * capacity before the first open or exec; then cleared. */
+	int (*load)(struct inode *in);
+	bool read_only;  /* on a read-only mount: no change of any kind */
 };
 
 /* A name in a directory. Also chained in a global hash on (dir, name). */
@@ -116,6 +120,13 @@ struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos);
  * the rare caller (/proc/PID/fd links). */
 struct dentry *tmpfs_name_of(struct inode *in);
 extern const struct file_ops tmpfs_file_ops, tmpfs_dir_ops;
+/* Brings a file's data into memory (inode->load); 0 or -errno. */
+int inode_load(struct inode *in);
+
+/* ---- ext2.c ---- */
+/* Mounts the ext2 file system of every virtio disk at its mount point,
+ * read-only; a disk that cannot be mounted is reported and left out. */
+void ext2_mount_all(void);
 
 /* ---- cpio.c ---- */
 /* Unpacks a cpio newc archive into the root filesystem. */
@@ -148,6 +159,11 @@ struct vfs_name {
 };
 int vfs_lookup_parent(int dirfd, const char *path, struct vfs_name *out);
 int vfs_parent_from(struct inode *start, const char *path, struct vfs_name *out);
+/* Whether the name is "." or "..". */
+bool vfs_name_is_dot(const struct vfs_name *nm);
+/* Creates the missing directories above path (relative to the root), like
+ * mkdir -p of its dirname. */
+int vfs_make_parents(const char *path);
 /* The inode dirfd names (AT_FDCWD: the cwd), whatever its type. */
 int vfs_fd_inode(int dirfd, struct inode **out);
 /* A symlink's target (not NUL-terminated) and its length. */

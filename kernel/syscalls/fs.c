@@ -1173,6 +1173,8 @@ static long sys_umask(unsigned mask)
 
 static long set_mode(struct inode *in, unsigned mode)
 {
+	if (in->read_only)
+		return -EROFS;
 	in->mode = (in->mode & S_IFMT) | (mode & 07777);
 	in->ctime_ns = vfs_now();
 	return 0;
@@ -1201,6 +1203,8 @@ static long sys_fchmod(int fd, unsigned mode)
 /* Ownership is recorded only; -1 leaves an id unchanged. */
 static long set_owner(struct inode *in, unsigned uid, unsigned gid)
 {
+	if (in->read_only)
+		return -EROFS;
 	if (uid != (unsigned)-1)
 		in->uid = uid;
 	if (gid != (unsigned)-1)
@@ -1269,6 +1273,8 @@ static long sys_utimensat(int dirfd, const char *upath,
 	err = upath ? vfs_lookup_user(dirfd, upath, flags, &in) : vfs_fd_inode(dirfd, &in);
 	if (err)
 		return err;
+	if (in->read_only)
+		return -EROFS;
 	set_time(&in->atime_ns, &ts[0], now);
 	set_time(&in->mtime_ns, &ts[1], now);
 	in->ctime_ns = now;
