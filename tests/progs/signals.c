@@ -450,7 +450,9 @@ static void check_restart(void)
 	CHECK(setitimer(ITIMER_REAL, &tick, NULL) == 0);
 	CHECK(read(pipefd[0], &c, 1) == 1 && c == 'x');
 	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
-	CHECK(hits == 2);
+	/* A third tick may already be pending when the second handler stops
+	 * the timer (nested TCG is slow enough): the read got through both. */
+	CHECK(hits >= 2);
 	/* Without it, read fails with EINTR. */
 	on_signal(SIGALRM, record, 0);
 	reset();
