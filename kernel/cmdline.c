@@ -51,6 +51,8 @@ static int apply_option(struct boot_args *a, int *envc, char *w)
 		a->prog = w + 5;
 	else if (!strcmp(w, "trace=1"))
 		a->trace = true;
+	else if (!strncmp(w, "disk=", 5) && a->ndisks < WISP_DEVICES_MAX)
+		a->disks[a->ndisks++] = w + 5;
 	/* Unknown options are ignored so a newer VMM can boot an older kernel. */
 	return 0;
 }

@@ -85,16 +85,12 @@ static const char *exec_error(int err)
 	}
 }
 
-static _Noreturn void start_program(const struct hvm_start_info *si)
+static _Noreturn void start_program(const struct boot_args *args)
 {
-	struct boot_args args;
 	struct proc *p;
 	struct task *t;
 	int err;
 
-	if (cmdline_parse(si->cmdline_paddr ? phys_to_virt(si->cmdline_paddr) : "", &args))
-		panic("no program given on the command line (expected '-- PROGRAM ARGS')");
-	platform_trace_syscalls |= args.trace;
 	p = proc_create(NULL);
 	t = p ? task_create(p, NULL) : NULL;
 	if (!t)
@@ -103,9 +99,9 @@ static _Noreturn void start_program(const struct hvm_start_info *si)
 	p->cwd = vfs_root();
 	inode_get(p->cwd);
 	sched_set_first(t);
-	err = exec_load(t, args.prog, args.argv, args.envp);
+	err = exec_load(t, args->prog, args->argv, args->envp);
 	if (err) {
-		kprintf("%s: %s\n", args.prog, exec_error(err));
+		kprintf("%s: %s\n", args->prog, exec_error(err));
 		proc_exit(err == -ENOENT ? 127 : 126);
 	}
 	sched_start();
@@ -115,6 +111,7 @@ static _Noreturn void start_program(const struct hvm_start_info *si)
 static _Noreturn void kernel_main(void)
 {
 	const struct hvm_start_info *si = phys_to_virt(boot_start_info_pa);
+	struct boot_args args;
 
 	kernel_started = true;
 	arch_init_native();
@@ -126,10 +123,13 @@ static _Noreturn void kernel_main(void)
 	random_init();
 	syscall_init();
 	vfs_init();
+	if (cmdline_parse(si->cmdline_paddr ? phys_to_virt(si->cmdline_paddr) : "", &args))
+		panic("no program given on the command line (expected '-- PROGRAM ARGS')");
+	platform_trace_syscalls |= args.trace;
 	unpack_initramfs(si);
-	blockdev_init();
+	blockdev_init(args.disks, args.ndisks);
 	ext2_mount_all();
-	start_program(si);
+	start_program(&args);
 }
 
 void syscall_entry_c(struct trapframe *tf)

@@ -68,6 +68,8 @@ char *cmdline_build(const struct cmdline_in *in, char *err, size_t errlen)
 		len = add_word(out, len, cap, "env=", in->env[i]);
 	if (in->trace)
 		len = add_word(out, len, cap, "trace=1", NULL);
+	for (size_t i = 0; i < in->ndisks; i++)
+		len = add_word(out, len, cap, "disk=", in->disks[i]);
 	len = add_word(out, len, cap, "prog=", in->prog);
 	len = add_word(out, len, cap, "--", NULL);
 	for (size_t i = 0; i < in->argc; i++)

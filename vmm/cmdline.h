@@ -12,6 +12,10 @@ struct cmdline_in {
 	const char *prog;       /* guest path of the file to execute */
 	char *const *argv;      /* argv[0] is what the user typed */
 	size_t argc;
+	/* For a VMM without boot info (QEMU): disk i's "MOUNT" or "MOUNT:ro",
+	 * sent as disk= words. */
+	char *const *disks;
+	size_t ndisks;
 };
 
 /* Returns a malloc'd "env=A=B ... trace=1 prog=/p -- argv0 argv1 ..." whose

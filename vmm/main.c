@@ -47,6 +47,9 @@ struct job {
 	struct virtio_mmio_dev *mmio[CLI_DISKS_MAX];
 	struct wisp_device devices[CLI_DISKS_MAX];
 	unsigned ndisks;
+	/* --backend qemu: "MOUNT" or "MOUNT:ro" per disk, for the command line */
+	char *disk_words[CLI_DISKS_MAX];
+	char disk_text[CLI_DISKS_MAX][WISP_DEVICE_MOUNT_MAX + 4];
 };
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -267,6 +270,10 @@ static int prepare(struct job *j, uint8_t *buf, size_t cap)
 			.env = j->opts.env, .nenv = j->opts.nenv, .trace = j->opts.trace,
 			.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
 		};
+	if (j->opts.backend == CLI_BACKEND_QEMU) {
+		ci.disks = j->disk_words;
+		ci.ndisks = j->opts.ndisks;
+	}
 	j->cmdline = cmdline_build(&ci, err, sizeof(err));
 	if (!j->cmdline) {
 		fprintf(stderr, "wisp: %s\n", err);
@@ -290,6 +297,11 @@ static int open_disks(struct job *j)
 		return -1;
 	}
 	j->ndisks = (unsigned)j->opts.ndisks;
+	for (unsigned i = 0; i < j->ndisks; i++) {
+		snprintf(j->disk_text[i], sizeof(j->disk_text[i]), "%s%s", j->disks[i].mount,
+			 j->disks[i].read_only ? ":ro" : "");
+		j->disk_words[i] = j->disk_text[i];
+	}
 	return 0;
 }
 
@@ -377,10 +389,6 @@ static int run(struct job *j)
 {
 	struct qemu_params qp;
 
-	if (j->opts.ndisks && j->opts.backend != CLI_BACKEND_KVM) {
-		fprintf(stderr, "wisp: --disk needs the kvm backend for now\n");
-		return 1;
-	}
 	if (open_disks(j) < 0 || load_kernel(j) < 0)
 		return 1;
 	if (j->opts.backend == CLI_BACKEND_KVM)
@@ -390,6 +398,7 @@ static int run(struct job *j)
 	qp = (struct qemu_params){
 		.kernel = j->kernel_path, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
 		.cmdline = j->cmdline, .mem = j->mem, .program = j->name,
+		.disks = j->disks, .ndisks = j->ndisks,
 	};
 	return qemu_run(&qp);
 }

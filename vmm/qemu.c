@@ -3,6 +3,7 @@
 #include "qemu.h"
 
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <poll.h>
@@ -19,7 +20,7 @@
 #include "kvm.h"
 
 #define QEMU_DEFAULT "qemu-system-x86_64"
-#define QEMU_MAX_ARGS 48
+#define QEMU_MAX_ARGS (50 + 4 * CLI_DISKS_MAX)
 #define CTL_MAX 256
 
 static volatile pid_t qemu_pid;
@@ -94,6 +95,33 @@ static void opt_escape(char *out, size_t len, const char *s)
 	out[o] = '\0';
 }
 
+/* Disk i as QEMU's virtio-mmio block device with serial "wispI", which is
+ * how the kernel tells the disks apart (vblk_probe_mmio). */
+static int disk_args(const struct qemu_params *p, const char **args, int n)
+{
+	static char drive[CLI_DISKS_MAX][2 * PATH_MAX + 64], device[CLI_DISKS_MAX][64];
+	char file[2 * PATH_MAX];
+
+	/* QEMU's virtio-mmio is the legacy (version 1) transport by default;
+	 * the kernel drives virtio 1.x only. */
+	if (p->ndisks) {
+		args[n++] = "-global";
+		args[n++] = "virtio-mmio.force-legacy=false";
+	}
+	for (unsigned i = 0; i < p->ndisks && i < CLI_DISKS_MAX; i++) {
+		opt_escape(file, sizeof(file), p->disks[i].image);
+		snprintf(drive[i], sizeof(drive[i]), "id=d%u,file=%s,format=raw,if=none%s", i, file,
+			 p->disks[i].read_only ? ",readonly=on" : "");
+		snprintf(device[i], sizeof(device[i]), "virtio-blk-device,drive=d%u,serial=wisp%u",
+			 i, i);
+		args[n++] = "-drive";
+		args[n++] = drive[i];
+		args[n++] = "-device";
+		args[n++] = device[i];
+	}
+	return n;
+}
+
 /* Builds qemu's argv into args; strings live in bufs. */
 static void build_args(const struct qemu_params *p, const struct tmpfiles *t,
 		       const char **args, char bufs[3][8400])
@@ -140,6 +168,7 @@ static void build_args(const struct qemu_params *p, const struct tmpfiles *t,
 	args[n++] = "isa-serial,chardev=ctl,iobase=0x3e8,irq=4";
 	args[n++] = "-device";
 	args[n++] = "isa-debug-exit,iobase=0xf4,iosize=4";
+	n = disk_args(p, args, n);
 	args[n] = NULL;
 }
 

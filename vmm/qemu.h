@@ -5,6 +5,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "disk.h"
+
 struct qemu_params {
 	const char *kernel;      /* kernel ELF path (qemu loads it via PVH) */
 	const void *initrd;
@@ -12,6 +14,8 @@ struct qemu_params {
 	const char *cmdline;
 	uint64_t mem;            /* bytes, a MiB multiple */
 	const char *program;     /* as typed, for the exit message */
+	const struct disk *disks; /* opened and checked; QEMU opens them again */
+	unsigned ndisks;
 };
 
 /* Runs qemu and returns wisp's exit status (the guest's, or 1 on failure). */

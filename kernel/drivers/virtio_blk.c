@@ -4,9 +4,12 @@
  * wisp-vmm serves a queue notification before the guest's MMIO write
  * returns (include/wisp/abi.h), so a request is complete when the kick
  * is: no interrupt, no waiting. Every MMIO access is a VM exit (~20 us on a
- * PVM-style host), so a request costs one, its notification.
+ * PVM-style host), so a request costs one, its notification. QEMU serves
+ * requests on its own time: then the driver spins on the used ring, which
+ * the other platforms' idle does too (legacy.c's sleep is a TSC spin).
  */
 #include "drivers/virtio_blk.h"
+#include "clock.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -48,6 +51,14 @@
 #define T_IN 0
 #define T_OUT 1
 #define T_FLUSH 4
+#define T_GET_ID 8
+#define ID_LEN 20
+
+/* QEMU microvm's virtio-mmio transports (hw/i386/microvm.c). */
+#define QEMU_MMIO_BASE 0xfeb00000ull
+#define QEMU_MMIO_STRIDE 0x200
+#define QEMU_MMIO_SLOTS 24
+#define REQUEST_TIMEOUT_NS (30ull * 1000000000)
 #define ST_OK 0
 
 #define DESC_F_NEXT 1
@@ -164,13 +175,20 @@ static int setup_queue(struct vblk *d)
 	return 0;
 }
 
-static const char *vblk_init(struct vblk *d, const struct wisp_device *w)
+static bool is_block_device(volatile uint8_t *regs)
+{
+	struct vblk probe = { .regs = regs };
+
+	return reg_read(&probe, R_MAGIC) == MAGIC && reg_read(&probe, R_VERSION) == 2 &&
+	       reg_read(&probe, R_DEVICE_ID) == 2;
+}
+
+static const char *vblk_init(struct vblk *d, uint64_t base, bool read_only)
 {
 	int features;
 
-	d->regs = phys_to_virt(w->mmio_base);
-	if (reg_read(d, R_MAGIC) != MAGIC || reg_read(d, R_VERSION) != 2 ||
-	    reg_read(d, R_DEVICE_ID) != 2)
+	d->regs = phys_to_virt(base);
+	if (!is_block_device(d->regs))
 		return "not a virtio 1.x block device";
 	if ((features = negotiate(d)) < 0)
 		return "feature negotiation failed";
@@ -178,25 +196,80 @@ static const char *vblk_init(struct vblk *d, const struct wisp_device *w)
 		return "cannot set up its queue";
 	reg_write(d, R_STATUS, S_ACKNOWLEDGE | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
 	d->sectors = reg_read(d, R_CONFIG) | (uint64_t)reg_read(d, R_CONFIG + 4) << 32;
-	d->read_only = (features & F_BLK_RO) || (w->flags & WISP_DEVICE_F_READ_ONLY);
+	d->read_only = (features & F_BLK_RO) || read_only;
 	d->can_flush = features & F_BLK_FLUSH;
-	memcpy(d->mount, w->mount, sizeof(d->mount));
-	d->mount[sizeof(d->mount) - 1] = '\0';
 	return NULL;
+}
+
+static void set_mount(struct vblk *d, const char *mount, size_t len)
+{
+	len = MIN(len, sizeof(d->mount) - 1);
+	memcpy(d->mount, mount, len);
+	d->mount[len] = '\0';
 }
 
 int vblk_probe(const struct wisp_device *devs, unsigned n)
 {
 	for (unsigned i = 0; i < n && ndisks < WISP_DEVICES_MAX; i++) {
+		struct vblk *d = &disks[ndisks];
 		const char *why;
 
 		if (devs[i].virtio_id != 2)
 			continue;
-		why = vblk_init(&disks[ndisks], &devs[i]);
+		set_mount(d, devs[i].mount, strnlen(devs[i].mount, sizeof(devs[i].mount)));
+		why = vblk_init(d, devs[i].mmio_base, devs[i].flags & WISP_DEVICE_F_READ_ONLY);
 		if (why)
-			kprintf("virtio-blk %s: %s; left out\n", devs[i].mount, why);
+			kprintf("virtio-blk %s: %s; left out\n", d->mount, why);
 		else
 			ndisks++;
+	}
+	return (int)ndisks;
+}
+
+/* "wisp" and a decimal index: the serial the VMM gave disk i. */
+static int serial_index(const char id[ID_LEN], unsigned n)
+{
+	unsigned i = 0;
+	int k = 4;
+
+	if (memcmp(id, "wisp", 4) || id[4] < '0' || id[4] > '9')
+		return -1;
+	while (k < ID_LEN && id[k] >= '0' && id[k] <= '9')
+		i = i * 10 + (unsigned)(id[k++] - '0');
+	return (k == ID_LEN || !id[k]) && i < n ? (int)i : -1;
+}
+
+static int get_id(struct vblk *d, char id[ID_LEN]);
+
+/* The transports QEMU microvm offers: disk i is the one whose serial is
+ * "wispI"; mounts[i] is "MOUNT[:ro]". */
+int vblk_probe_mmio(const char *const *mounts, unsigned n)
+{
+	struct vblk found[WISP_DEVICES_MAX];
+	bool have[WISP_DEVICES_MAX] = { 0 };
+
+	for (unsigned k = 0; k < QEMU_MMIO_SLOTS && n; k++) {
+		uint64_t base = QEMU_MMIO_BASE + (uint64_t)k * QEMU_MMIO_STRIDE;
+		struct vblk d = { 0 };
+		char id[ID_LEN];
+		int i;
+
+		if (!is_block_device(phys_to_virt(base)) || vblk_init(&d, base, false) ||
+		    get_id(&d, id) || (i = serial_index(id, n)) < 0 || have[i])
+			continue;
+		const char *colon = strrchr(mounts[i], ':');
+		bool ro = colon && !strcmp(colon, ":ro");
+
+		set_mount(&d, mounts[i], ro ? (size_t)(colon - mounts[i]) : strlen(mounts[i]));
+		d.read_only |= ro;
+		found[i] = d;
+		have[i] = true;
+	}
+	for (unsigned i = 0; i < n && ndisks < WISP_DEVICES_MAX; i++) {
+		if (have[i])
+			disks[ndisks++] = found[i];
+		else
+			kprintf("virtio-blk %s: no such device; left out\n", mounts[i]);
 	}
 	return (int)ndisks;
 }
@@ -226,8 +299,24 @@ static void set_desc(struct vblk *d, unsigned i, uint64_t pa, uint32_t len, uint
 	d->q->desc[i] = (struct desc){ pa, len, flags, (uint16_t)(i + 1) };
 }
 
-/* Makes the chain at descriptor 0 available and kicks the device, which
- * has served it when the write returns. */
+/* wisp-vmm has served the request when the kick returns; QEMU later. */
+static bool wait_used(struct vblk *d, uint16_t want)
+{
+	uint64_t deadline = 0;
+
+	for (;;) {
+		barrier();
+		if (*(volatile uint16_t *)&d->q->used.idx == want)
+			return true;
+		if (!deadline)
+			deadline = clock_monotonic_ns() + REQUEST_TIMEOUT_NS;
+		else if (clock_monotonic_ns() > deadline)
+			return false;
+		asm volatile("pause");
+	}
+}
+
+/* Makes the chain at descriptor 0 available and kicks the device. */
 static int submit(struct vblk *d)
 {
 	uint16_t idx = d->q->avail.idx;
@@ -238,8 +327,7 @@ static int submit(struct vblk *d)
 	d->q->avail.idx = (uint16_t)(idx + 1);
 	barrier();
 	reg_write(d, R_QUEUE_NOTIFY, 0);
-	barrier();
-	if (d->q->used.idx != (uint16_t)(idx + 1)) {
+	if (!wait_used(d, (uint16_t)(idx + 1))) {
 		kprintf("virtio-blk %s: the device did not complete a request (status 0x%x)\n",
 			d->mount, reg_read(d, R_STATUS));
 		return -EIO;
@@ -277,4 +365,23 @@ int vblk_flush(struct vblk *d)
 	set_desc(d, 0, req, 16, DESC_F_NEXT);
 	set_desc(d, 1, req + offsetof(struct request, status), 1, DESC_F_WRITE);
 	return submit(d);
+}
+
+static int get_id(struct vblk *d, char id[ID_LEN])
+{
+	uint64_t req = virt_to_phys(&d->q->req);
+	char *buf = kzalloc(ID_LEN);
+	int err;
+
+	if (!buf)
+		return -ENOMEM;
+	d->q->req.type = T_GET_ID;
+	d->q->req.sector = 0;
+	set_desc(d, 0, req, 16, DESC_F_NEXT);
+	set_desc(d, 1, virt_to_phys(buf), ID_LEN, DESC_F_NEXT | DESC_F_WRITE);
+	set_desc(d, 2, req + offsetof(struct request, status), 1, DESC_F_WRITE);
+	err = submit(d);
+	memcpy(id, buf, ID_LEN);
+	kfree(buf);
+	return err;
 }

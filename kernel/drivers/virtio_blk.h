@@ -13,6 +13,9 @@ struct vblk;
 /* Sets up the block devices among devs; one that fails is reported and
  * left out. Returns how many work. */
 int vblk_probe(const struct wisp_device *devs, unsigned n);
+/* The same for QEMU microvm's virtio-mmio transports: mounts[i] is
+ * "MOUNT[:ro]" for the device whose serial is "wispI". */
+int vblk_probe_mmio(const char *const *mounts, unsigned n);
 struct vblk *vblk_get(unsigned i);      /* NULL past the last */
 uint64_t vblk_sectors(const struct vblk *d);
 bool vblk_read_only(const struct vblk *d);

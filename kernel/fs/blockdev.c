@@ -111,10 +111,11 @@ static const struct file_ops blk_ops = {
 	.seekable = true,
 };
 
-void blockdev_init(void)
+void blockdev_init(const char *const *mounts, unsigned nmounts)
 {
 	struct vfs_name nm;
-	int n = vblk_probe(platform_devices, platform_ndevices);
+	int n = platform_ndevices ? vblk_probe(platform_devices, platform_ndevices)
+				  : vblk_probe_mmio(mounts, nmounts);
 
 	if (n <= 0 || vfs_parent_from(vfs_root(), "dev/vda", &nm))
 		return;

@@ -201,8 +201,10 @@ void fdtable_destroy(struct fdtable *t);
 /* ---- devices.c ---- */
 /* Creates /dev with its character devices, then /proc and /sys. */
 void devices_init(void);
-/* The virtio disks as /dev/vda, /dev/vdb, ... (fs/blockdev.c). */
-void blockdev_init(void);
+/* The virtio disks as /dev/vda, /dev/vdb, ... (fs/blockdev.c): those in
+ * the boot info, or else those named by disk= words (mounts[i] is
+ * "MOUNT[:ro]" of the device with serial "wispI"). */
+void blockdev_init(const char *const *mounts, unsigned nmounts);
 /* An open file on the host console; host_fd 0 reads stdin and writes
  * stdout, 1 and 2 write stdout and stderr. */
 struct file *console_open(int host_fd);

@@ -267,8 +267,3 @@ def test_disk_read_only_host_file(wisp_cmd, ext2_image):
     ext2_image.chmod(0o444)
     res = wisp_cmd(["run", "--disk", "%s:/data" % ext2_image, BUSYBOX, "true"])
     assert_one_error_line(res, "disk.img", "read-only", ":ro")
-
-
-def test_disk_needs_kvm_backend(wisp_cmd, ext2_image):
-    res = wisp_cmd(["run", "--backend", "qemu", "--disk", "%s:/data" % ext2_image, BUSYBOX, "true"])
-    assert_one_error_line(res, "--disk", "kvm")

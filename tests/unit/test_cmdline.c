@@ -68,7 +68,7 @@ static void test_basic(void)
 {
 	char *env[] = { "PATH=/usr/bin:/bin", "HOME=/" };
 	char *argv[] = { "/bin/busybox", "sh", "-c", "exit 7" };
-	struct cmdline_in in = { env, 2, false, "/usr/bin/busybox", argv, 4 };
+	struct cmdline_in in = { env, 2, false, "/usr/bin/busybox", argv, 4, NULL, 0 };
 	char err[256];
 	char *s = cmdline_build(&in, err, sizeof(err));
 
@@ -81,6 +81,14 @@ static void test_basic(void)
 	s = cmdline_build(&in, err, sizeof(err));
 	CHECK_STR(s, "trace=1 prog=/usr/bin/busybox -- /bin/busybox");
 	free(s);
+	/* Disks for a VMM without boot info, escaped like everything else. */
+	char *disks[] = { "/data", "/my disk:ro" };
+	in.trace = false;
+	in.disks = disks;
+	in.ndisks = 2;
+	s = cmdline_build(&in, err, sizeof(err));
+	CHECK_STR(s, "disk=/data disk=/my\\ disk:ro prog=/usr/bin/busybox -- /bin/busybox");
+	free(s);
 }
 
 static void test_escapes(void)
@@ -88,7 +96,7 @@ static void test_escapes(void)
 	char *env[] = { "A=x y", "B=back\\slash", "C=\"q\"" };
 	char *argv[] = { "a b", "tab\there", "nl\nx", "\\", "\"", "--", "\x01\x1f", "ünï",
 			 "", "\"\"", "  lead  ", "" };
-	struct cmdline_in in = { env, 3, true, "/p a/th", argv, 12 };
+	struct cmdline_in in = { env, 3, true, "/p a/th", argv, 12, NULL, 0 };
 	char words[MAX_WORDS][512], err[256];
 	char *s = cmdline_build(&in, err, sizeof(err));
 	int n;
@@ -123,7 +131,7 @@ static void test_random_roundtrip(void)
 
 	srand(42);
 	for (int round = 0; round < 500 && ok; round++) {
-		struct cmdline_in in = { NULL, 0, false, "/prog", argv, 8 };
+		struct cmdline_in in = { NULL, 0, false, "/prog", argv, 8, NULL, 0 };
 		char *s;
 
 		for (int i = 0; i < 8; i++) {
@@ -165,7 +173,7 @@ static void test_too_long(void)
 	size_t big = WISP_CMDLINE_MAX / 2;
 	char *arg = malloc(big + 1);
 	char *argv[] = { "p", arg };
-	struct cmdline_in in = { NULL, 0, false, "/p", argv, 2 };
+	struct cmdline_in in = { NULL, 0, false, "/p", argv, 2, NULL, 0 };
 	char err[256] = "";
 	char *s;
 
@@ -188,7 +196,7 @@ static void test_exact_limit(void)
 	size_t fill = WISP_CMDLINE_MAX - 1 - strlen("prog=/p -- ");
 	char *arg = malloc(fill + 2);
 	char *argv[] = { arg };
-	struct cmdline_in in = { NULL, 0, false, "/p", argv, 1 };
+	struct cmdline_in in = { NULL, 0, false, "/p", argv, 1, NULL, 0 };
 	char err[256];
 	char *s;
 

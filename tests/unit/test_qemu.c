@@ -44,7 +44,7 @@ static const char fake_qemu[] =
 
 static int run_fake(const char *ctl_line, const char *out_path)
 {
-	struct qemu_params p = { "/kernel", "070701", 6, "prog=/x -- x", 64u << 20, "prog" };
+	struct qemu_params p = { "/kernel", "070701", 6, "prog=/x -- x", 64u << 20, "prog", NULL, 0 };
 	int saved = dup(1), fd = open(out_path, O_WRONLY | O_CREAT | O_TRUNC, 0644), rc;
 
 	if (ctl_line)
