@@ -290,7 +290,8 @@ static int inject_timer(struct vcpu *v, struct vtimer *t)
 	if (interrupt_allowed(v)) {
 		if (ioctl(v->fd, KVM_INTERRUPT, &irq) < 0)
 			return fail_ioctl("KVM_INTERRUPT", v->id);
-		t->fired = 0;
+		if (vtimer_taken(t) < 0)
+			return fail_ioctl("timer_settime", v->id);
 		v->run->request_interrupt_window = 0;
 	} else {
 		v->run->request_interrupt_window = 1;

@@ -11,6 +11,7 @@
  * while more than 1/FAULT_AROUND_RESERVE of guest memory stays free. */
 #define FAULT_AROUND (512 * PAGE_SIZE)
 #define FAULT_AROUND_RESERVE 8
+#define FAULT_AHEAD (16 * PAGE_SIZE)
 
 struct mm *vm_create(void)
 {
@@ -381,6 +382,27 @@ static void fault_around(struct mm *mm, uint64_t va, const struct vma *v)
 			return;
 }
 
+/* A write right after a page the mapping already has is taken as memory
+ * being filled in order (a heap, an arena, a stack): the next absent pages
+ * up to FAULT_AHEAD are mapped with it, within its page table, so that
+ * they need no trap each (~35 us on a PVM-style host; python3's start-up
+ * takes 340 faults without this, 118 with). An isolated write maps one
+ * page, as before. Best effort and only while memory is plentiful. */
+static void fault_ahead(struct mm *mm, uint64_t va, const struct vma *v)
+{
+	uint64_t end = MIN(MIN(va + FAULT_AHEAD, v->end), ALIGN_DOWN(va, FAULT_AROUND) + FAULT_AROUND);
+	pte_t *prev = va > v->start ? paging_walk(mm->root, va - PAGE_SIZE, false) : NULL;
+
+	if (!prev || !(*prev & PTE_P) || !fault_around_affordable())
+		return;
+	for (uint64_t a = va + PAGE_SIZE; a < end; a += PAGE_SIZE) {
+		pte_t *e = paging_walk(mm->root, a, false);
+
+		if ((e && (*e & (PTE_P | PTE_PROTNONE))) || !populate(mm, a, v, false))
+			return;
+	}
+}
+
 int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 {
 	uint64_t va = ALIGN_DOWN(addr, PAGE_SIZE);
@@ -398,6 +420,8 @@ int vm_fault(struct mm *mm, uint64_t addr, bool write, bool exec)
 		return -ENOMEM;
 	if (!e)
 		fault_around(mm, va, v);
+	else if (write)
+		fault_ahead(mm, va, v);
 	return 0;
 }
 

@@ -65,28 +65,62 @@ static struct timespec to_timespec(uint64_t ns)
 	return (struct timespec){ (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 }
 
-int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns)
+static uint64_t now_ns(void)
 {
-	struct itimerspec its = { 0 };
+	struct timespec ts;
 
-	if (ns) {
-		if (period_ns && period_ns < WISP_TIMER_MIN_PERIOD_NS)
-			period_ns = WISP_TIMER_MIN_PERIOD_NS;
-		its.it_value = to_timespec(ns);
-		its.it_interval = to_timespec(period_ns);
-	}
-	t->fired = 0;
-	t->period_ns = ns ? period_ns : 0;
-	return timer_settime(t->id, 0, &its, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-/* The same timer, so that a later request cancels the kick too; a
- * periodic one keeps its period (its phase moves by less than ns). A
- * second POSIX timer for kicks made nested KVM under QEMU TCG hang. */
+static int fire_at(struct vtimer *t, uint64_t at)
+{
+	struct itimerspec its = { .it_value = to_timespec(at) };
+
+	return timer_settime(t->id, TIMER_ABSTIME, &its, NULL);
+}
+
+/* A period is not a POSIX interval timer: each tick is armed once the
+ * guest took the one before (vtimer_taken), so no signals come while it
+ * cannot take them, and ticks stay on the period's grid. (Interval timers
+ * and a second timer for kicks both made nested KVM under QEMU TCG hang
+ * now and then.) */
+int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns)
+{
+	struct itimerspec off = { 0 };
+
+	t->fired = 0;
+	if (!ns) {
+		t->period_ns = 0;
+		return timer_settime(t->id, 0, &off, NULL);
+	}
+	if (period_ns && period_ns < WISP_TIMER_MIN_PERIOD_NS)
+		period_ns = WISP_TIMER_MIN_PERIOD_NS;
+	t->period_ns = period_ns;
+	t->next_ns = now_ns() + ns;
+	return fire_at(t, t->next_ns);
+}
+
+int vtimer_taken(struct vtimer *t)
+{
+	uint64_t now;
+
+	t->fired = 0;
+	if (!t->period_ns)
+		return 0;
+	now = now_ns();
+	do
+		t->next_ns += t->period_ns;
+	while (t->next_ns <= now);
+	return fire_at(t, t->next_ns);
+}
+
+/* The same timer, so that a later request cancels the kick too. A kick is
+ * only ever due while a firing waits, whose vtimer_taken re-arms the
+ * period. */
 int vtimer_kick_after(struct vtimer *t, uint64_t ns)
 {
-	struct itimerspec its = { .it_value = to_timespec(ns),
-				  .it_interval = to_timespec(t->period_ns) };
+	struct itimerspec its = { .it_value = to_timespec(ns) };
 
 	return timer_settime(t->id, 0, &its, NULL);
 }
@@ -108,8 +142,7 @@ int vtimer_wait_readable(struct vtimer *t, int fd)
 	if (rc == 0 || (rc < 0 && errno == EINTR)) {
 		/* The guest learns of this firing from the read's -EINTR: it must
 		 * not also get the interrupt, or it would count two ticks. */
-		t->fired = 0;
-		rc = 0;
+		rc = vtimer_taken(t) < 0 ? -1 : 0;
 	}
 	pthread_sigmask(SIG_SETMASK, &orig, NULL);
 	return rc < 0 ? -1 : rc > 0;

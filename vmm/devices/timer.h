@@ -12,6 +12,7 @@
 struct vtimer {
 	timer_t id;
 	uint64_t period_ns;           /* of the armed timer, 0 if one-shot */
+	uint64_t next_ns;             /* CLOCK_MONOTONIC of its next tick */
 	bool created;
 	volatile sig_atomic_t fired;  /* set by the signal handler */
 };
@@ -25,6 +26,9 @@ int vtimer_init(struct vtimer *t, struct kvm_run *run);
 /* Fires after ns nanoseconds, then every period_ns unless that is 0;
  * ns == 0 cancels. Drops a firing not yet injected. */
 int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns);
+/* The guest took the firing: clears it and, for a periodic timer, arms the
+ * next tick (the first one after now on the period's grid). */
+int vtimer_taken(struct vtimer *t);
 /* Makes KVM_RUN return again after ns, keeping a fired timer pending: for
  * an interrupt the guest could not take yet. */
 int vtimer_kick_after(struct vtimer *t, uint64_t ns);
