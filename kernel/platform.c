@@ -6,6 +6,15 @@
 #include "mm/page.h"
 #include <wisp/abi.h>
 
+/* Tells wisp-vmm which boot info this kernel expects (WISP_ELFNOTE_ABI). */
+static const struct {
+	uint32_t namesz, descsz, type;
+	char name[8];
+	uint32_t desc;
+} abi_note __attribute__((section(".note.wisp"), aligned(4), used)) = {
+	5, 4, WISP_ELFNOTE_ABI, "wisp", WISP_ABI_VERSION,
+};
+
 const struct platform_ops *platform = &legacy_platform;
 uint64_t platform_tsc_khz;
 const uint8_t *platform_seed;

@@ -43,9 +43,15 @@ static int scan_segments(const void *elf, size_t len, uint64_t *end, char *err, 
 	return 0;
 }
 
+#define STR(x) #x
+#define XSTR(x) STR(x)
+#define WISP_ABI_STR XSTR(WISP_ABI_VERSION)
+
 int boot_kernel_parse(const void *elf, size_t len, struct boot_kernel *k,
 		      char *err, size_t errlen)
 {
+	uint32_t abi;
+
 	memset(k, 0, sizeof(*k));
 	if (elf_check_kernel(elf, len, err, errlen) < 0)
 		return -1;
@@ -55,6 +61,12 @@ int boot_kernel_parse(const void *elf, size_t len, struct boot_kernel *k,
 		return fail(err, errlen, "no PVH entry note (Xen ELF note type 18)", 0);
 	if (k->entry < BOOT_KERNEL_MIN || k->entry >= k->end)
 		return fail(err, errlen, "PVH entry 0x%llx is outside the loaded kernel", k->entry);
+	if (elf_note_u32(elf, len, "wisp", WISP_ELFNOTE_ABI, &abi) < 0)
+		return fail(err, errlen, "not a wisp kernel of this version (no wisp ABI note; "
+			    "rebuild it with make)", 0);
+	if (abi != WISP_ABI_VERSION)
+		return fail(err, errlen, "the kernel speaks guest ABI %llu, this wisp speaks "
+			    WISP_ABI_STR " (rebuild it with make)", abi);
 	k->elf = elf;
 	k->len = len;
 	return 0;

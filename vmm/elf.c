@@ -172,9 +172,10 @@ static size_t align4(size_t v)
 }
 
 /* Walks one PT_NOTE segment; notes are 4-byte aligned name/desc records. */
-static int find_in_notes(const unsigned char *p, size_t size, uint32_t *entry)
+static int find_in_notes(const unsigned char *p, size_t size, const char *name,
+			 uint32_t type, uint32_t *out)
 {
-	size_t off = 0;
+	size_t off = 0, namesz = strlen(name) + 1;
 	Elf64_Nhdr nh;
 
 	while (size - off >= sizeof(nh)) {
@@ -187,9 +188,9 @@ static int find_in_notes(const unsigned char *p, size_t size, uint32_t *entry)
 		desc_off = name_off + align4(nh.n_namesz);
 		if (desc_off > size || nh.n_descsz > size - desc_off)
 			return -1;
-		if (nh.n_namesz == 4 && memcmp(p + name_off, "Xen", 4) == 0 &&
-		    nh.n_type == XEN_ELFNOTE_PHYS32_ENTRY && nh.n_descsz >= 4) {
-			memcpy(entry, p + desc_off, 4);
+		if (nh.n_namesz == namesz && memcmp(p + name_off, name, namesz) == 0 &&
+		    nh.n_type == type && nh.n_descsz >= 4) {
+			memcpy(out, p + desc_off, 4);
 			return 0;
 		}
 		next = desc_off + align4(nh.n_descsz);
@@ -200,7 +201,7 @@ static int find_in_notes(const unsigned char *p, size_t size, uint32_t *entry)
 	return -1;
 }
 
-int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry)
+int elf_note_u32(const void *buf, size_t len, const char *name, uint32_t type, uint32_t *out)
 {
 	size_t n = elf_phnum(buf);
 	Elf64_Phdr ph;
@@ -210,11 +211,16 @@ int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry)
 			return -1;
 		if (ph.p_type != PT_NOTE || !in_bounds(len, ph.p_offset, ph.p_filesz))
 			continue;
-		if (find_in_notes((const unsigned char *)buf + ph.p_offset,
-				  ph.p_filesz, entry) == 0)
+		if (find_in_notes((const unsigned char *)buf + ph.p_offset, ph.p_filesz, name,
+				  type, out) == 0)
 			return 0;
 	}
 	return -1;
+}
+
+int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry)
+{
+	return elf_note_u32(buf, len, "Xen", XEN_ELFNOTE_PHYS32_ENTRY, entry);
 }
 
 /* The file offset of virtual address v, if a PT_LOAD maps it from the file;

@@ -60,6 +60,9 @@ int elf_phdr(const void *buf, size_t len, size_t i, Elf64_Phdr *ph);
 /* Finds the Xen PVH note (XEN_ELFNOTE_PHYS32_ENTRY) in the PT_NOTE segments.
  * Returns 0 and the 32-bit physical entry, or -1 if there is none. */
 int elf_pvh_entry(const void *buf, size_t len, uint32_t *entry);
+/* The first 4 bytes of the descriptor of the note (name, type); -1 if the
+ * file has none. */
+int elf_note_u32(const void *buf, size_t len, const char *name, uint32_t type, uint32_t *out);
 
 /* A human name for an e_machine value ("AArch64", "machine 1234"). */
 const char *elf_machine_name(uint16_t machine, char *tmp, size_t tmplen);

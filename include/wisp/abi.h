@@ -12,6 +12,11 @@
 
 #define WISP_ABI_VERSION 3
 
+/* The kernel ELF says which ABI it speaks in a note (name "wisp", this
+ * type, a 32-bit descriptor), so that wisp-vmm refuses a kernel of another
+ * version instead of booting one that would not find its boot info. */
+#define WISP_ELFNOTE_ABI 1
+
 /* ---- PVH boot protocol (x86/HVM direct boot ABI, start_info version 1) ---- */
 
 #define XEN_ELFNOTE_PHYS32_ENTRY 18

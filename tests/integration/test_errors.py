@@ -196,6 +196,21 @@ def test_add_missing_host_path(bad_run):
                           "/nonexistent/dir")
 
 
+def test_kernel_of_another_abi(bad_run, tmp_path):
+    # The kernel's wisp ABI note patched to another version: refused at
+    # once, not booted to hang without its boot info.
+    from conftest import KERNEL
+    data = bytearray(KERNEL.read_bytes())
+    note = struct.pack("<III", 5, 4, 1) + b"wisp\0\0\0\0"
+    at = data.find(note)
+    assert at > 0, "no wisp ABI note in %s" % KERNEL
+    data[at + len(note):at + len(note) + 4] = struct.pack("<I", 2)
+    old = tmp_path / "old-kernel.elf"
+    old.write_bytes(bytes(data))
+    assert_one_error_line(bad_run("--kernel", str(old), BUSYBOX, "true"),
+                          "old-kernel.elf", "guest ABI 2")
+
+
 def test_kernel_missing(bad_run):
     assert_one_error_line(bad_run("--kernel", "/nonexistent/kernel.elf", BUSYBOX, "true"),
                           "/nonexistent/kernel.elf")

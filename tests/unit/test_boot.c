@@ -17,12 +17,15 @@ struct range {
 	const char *what;
 };
 
-/* A kernel ELF: text at 1 MiB (file-backed), bss after it, and a PVH note. */
-static size_t make_kernel(uint8_t *buf, uint64_t paddr, uint64_t memsz, int with_note)
+/* A kernel ELF: text at 1 MiB (file-backed), bss after it, a PVH note and
+ * a wisp ABI note saying abi; abi 0: no notes at all, -1: the PVH one only. */
+static size_t make_kernel(uint8_t *buf, uint64_t paddr, uint64_t memsz, int abi)
 {
 	Elf64_Ehdr eh;
 	Elf64_Phdr ph[2];
-	uint32_t note[] = { 4, 4, XEN_ELFNOTE_PHYS32_ENTRY, 0x006e6558, (uint32_t)paddr + 0x10 };
+	int with_note = abi != 0;
+	uint32_t note[] = { 4, 4, XEN_ELFNOTE_PHYS32_ENTRY, 0x006e6558, (uint32_t)paddr + 0x10,
+			    5, 4, abi > 0 ? WISP_ELFNOTE_ABI : 0x99, 0x70736977, 0, (uint32_t)abi };
 
 	memset(buf, 0, KBUF);
 	memset(&eh, 0, sizeof(eh));
@@ -96,7 +99,7 @@ static void test_layout(void)
 	memset(mem.base, 0xaa, ram_size);   /* catch an unzeroed bss */
 	for (size_t i = 0; i < initrd_len; i++)
 		initrd[i] = (uint8_t)(i ^ (i >> 8));
-	make_kernel(kbuf, 0x100000, 0x30000, 1);
+	make_kernel(kbuf, 0x100000, 0x30000, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) == 0);
 	CHECK(k.entry == 0x100010);
 	CHECK(k.end == 0x130000);
@@ -192,20 +195,28 @@ static void test_errors(void)
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "no PVH entry note");
 
-	make_kernel(kbuf, 0x8000, 0x1000, 1);
+	/* A kernel of another ABI, or none, is refused before it can hang. */
+	make_kernel(kbuf, 0x100000, 0x1000, -1);
+	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "no wisp ABI note");
+	make_kernel(kbuf, 0x100000, 0x1000, WISP_ABI_VERSION - 1);
+	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
+	CHECK_CONTAINS(err, "speaks guest ABI 2");
+
+	make_kernel(kbuf, 0x8000, 0x1000, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
 	CHECK_CONTAINS(err, "below 1 MiB");
 
-	make_kernel(kbuf, 0x100000, UINT64_MAX - 0x10, 1);
+	make_kernel(kbuf, 0x100000, UINT64_MAX - 0x10, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
 
 	/* Entry outside the loaded range. */
-	make_kernel(kbuf, 0x100000, 0x1000, 1);
+	make_kernel(kbuf, 0x100000, 0x1000, WISP_ABI_VERSION);
 	memcpy(kbuf + 512 + 16, &(uint32_t){ 0x5000000 }, 4);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) < 0);
 
 	/* Too little RAM for kernel + initramfs + headroom. */
-	make_kernel(kbuf, 0x100000, 0x1000, 1);
+	make_kernel(kbuf, 0x100000, 0x1000, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) == 0);
 	memset(&p, 0, sizeof(p));
 	p.kernel = &k;
@@ -216,13 +227,13 @@ static void test_errors(void)
 	CHECK_CONTAINS(err, "too small");
 
 	/* A kernel that is larger than RAM. */
-	make_kernel(kbuf, 0x100000, 64u << 20, 1);
+	make_kernel(kbuf, 0x100000, 64u << 20, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) == 0);
 	p.initrd_len = 0;
 	CHECK(boot_setup(&mem, &p, &l, err, sizeof(err)) < 0);
 
 	/* Over-long command line. */
-	make_kernel(kbuf, 0x100000, 0x1000, 1);
+	make_kernel(kbuf, 0x100000, 0x1000, WISP_ABI_VERSION);
 	CHECK(boot_kernel_parse(kbuf, KBUF, &k, err, sizeof(err)) == 0);
 	memset(longline, 'a', WISP_CMDLINE_MAX);
 	longline[WISP_CMDLINE_MAX] = '\0';
