@@ -7,16 +7,11 @@
 #include <wisp/abi.h>
 
 #include "elf.h"
+#include "errmsg.h"
 
 static uint64_t align_up(uint64_t v, uint64_t a)
 {
 	return (v + a - 1) & ~(a - 1);
-}
-
-static int fail(char *err, size_t errlen, const char *msg, uint64_t addr)
-{
-	snprintf(err, errlen, msg, (unsigned long long)addr);
-	return -1;
 }
 
 /* Segments must sit above the boot area and must not wrap around. */
@@ -28,24 +23,21 @@ static int scan_segments(const void *elf, size_t len, uint64_t *end, char *err, 
 	*end = 0;
 	for (size_t i = 0; i < n; i++) {
 		if (elf_phdr(elf, len, i, &ph) < 0)
-			return fail(err, errlen, "truncated ELF file", 0);
+			return errmsg(err, errlen, "truncated ELF file");
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		if (ph.p_paddr < BOOT_KERNEL_MIN)
-			return fail(err, errlen, "segment at physical address 0x%llx is below 1 MiB "
-				    "(link the kernel at p_paddr >= 0x100000)", ph.p_paddr);
+			return errmsg(err, errlen, "segment at physical address 0x%llx is below 1 MiB "
+				      "(link the kernel at p_paddr >= 0x100000)",
+				      (unsigned long long)ph.p_paddr);
 		if (ph.p_paddr + ph.p_memsz < ph.p_paddr || ph.p_paddr + ph.p_memsz > (1ull << 40))
-			return fail(err, errlen, "segment at physical address 0x%llx is too large",
-				    ph.p_paddr);
+			return errmsg(err, errlen, "segment at physical address 0x%llx is too large",
+				      (unsigned long long)ph.p_paddr);
 		if (ph.p_paddr + ph.p_memsz > *end)
 			*end = ph.p_paddr + ph.p_memsz;
 	}
 	return 0;
 }
-
-#define STR(x) #x
-#define XSTR(x) STR(x)
-#define WISP_ABI_STR XSTR(WISP_ABI_VERSION)
 
 int boot_kernel_parse(const void *elf, size_t len, struct boot_kernel *k,
 		      char *err, size_t errlen)
@@ -58,15 +50,15 @@ int boot_kernel_parse(const void *elf, size_t len, struct boot_kernel *k,
 	if (scan_segments(elf, len, &k->end, err, errlen) < 0)
 		return -1;
 	if (elf_pvh_entry(elf, len, &k->entry) < 0)
-		return fail(err, errlen, "no PVH entry note (Xen ELF note type 18)", 0);
+		return errmsg(err, errlen, "no PVH entry note (Xen ELF note type 18)");
 	if (k->entry < BOOT_KERNEL_MIN || k->entry >= k->end)
-		return fail(err, errlen, "PVH entry 0x%llx is outside the loaded kernel", k->entry);
+		return errmsg(err, errlen, "PVH entry 0x%x is outside the loaded kernel", k->entry);
 	if (elf_note_u32(elf, len, "wisp", WISP_ELFNOTE_ABI, &abi) < 0)
-		return fail(err, errlen, "not a wisp kernel of this version (no wisp ABI note; "
-			    "rebuild it with make)", 0);
+		return errmsg(err, errlen, "not a wisp kernel of this version (no wisp ABI note; "
+			      "rebuild it with make)");
 	if (abi != WISP_ABI_VERSION)
-		return fail(err, errlen, "the kernel speaks guest ABI %llu, this wisp speaks "
-			    WISP_ABI_STR " (rebuild it with make)", abi);
+		return errmsg(err, errlen, "the kernel speaks guest ABI %u, this wisp speaks %d "
+			      "(rebuild it with make)", abi, WISP_ABI_VERSION);
 	k->elf = elf;
 	k->len = len;
 	return 0;
@@ -94,13 +86,13 @@ static int load_segments(struct kvm_mem *mem, const struct boot_kernel *k,
 		uint8_t *dst;
 
 		if (elf_phdr(k->elf, k->len, i, &ph) < 0)
-			return fail(err, errlen, "truncated ELF file", 0);
+			return errmsg(err, errlen, "truncated ELF file");
 		if (ph.p_type != PT_LOAD || ph.p_memsz == 0)
 			continue;
 		dst = kvm_mem_ptr(mem, ph.p_paddr, ph.p_memsz);
 		if (!dst)
-			return fail(err, errlen, "kernel segment at 0x%llx does not fit in guest "
-				    "memory", ph.p_paddr);
+			return errmsg(err, errlen, "kernel segment at 0x%llx does not fit in guest "
+				      "memory", (unsigned long long)ph.p_paddr);
 		/* elf_check_kernel guaranteed the file range and filesz <= memsz. */
 		memcpy(dst, k->elf + ph.p_offset, ph.p_filesz);
 		memset(dst + ph.p_filesz, 0, ph.p_memsz - ph.p_filesz);
@@ -165,10 +157,10 @@ int boot_setup(struct kvm_mem *mem, const struct boot_params *p,
 	uint64_t need = boot_mem_needed(p->kernel, p->initrd_len);
 
 	if (cmdlen > WISP_CMDLINE_MAX)
-		return fail(err, errlen, "kernel command line is too long (%llu bytes)", cmdlen);
+		return errmsg(err, errlen, "kernel command line is too long (%zu bytes)", cmdlen);
 	if (mem->size < need)
-		return fail(err, errlen, "guest memory is too small: need at least %llu MiB",
-			    need >> 20);
+		return errmsg(err, errlen, "guest memory is too small: need at least %llu MiB",
+			      (unsigned long long)(need >> 20));
 	memset(out, 0, sizeof(*out));
 	out->entry = p->kernel->entry;
 	out->start_info = BOOT_START_INFO;

@@ -1,5 +1,6 @@
 /* cmdline.c: escape env/prog/argv into the one-line guest kernel command line. */
 #include "cmdline.h"
+#include "disk.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -68,8 +69,11 @@ char *cmdline_build(const struct cmdline_in *in, char *err, size_t errlen)
 		len = add_word(out, len, cap, "env=", in->env[i]);
 	if (in->trace)
 		len = add_word(out, len, cap, "trace=1", NULL);
-	for (size_t i = 0; i < in->ndisks; i++)
-		len = add_word(out, len, cap, "disk=", in->disks[i]);
+	for (size_t i = 0; i < in->ndisks; i++) {
+		len = add_word(out, len, cap, "disk=", in->disks[i].mount);
+		if (in->disks[i].read_only)
+			len = cmdline_escape(out, len, cap, ":ro");
+	}
 	len = add_word(out, len, cap, "prog=", in->prog);
 	len = add_word(out, len, cap, "--", NULL);
 	for (size_t i = 0; i < in->argc; i++)

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct disk;
+
 struct cmdline_in {
 	char *const *env;       /* NAME=VALUE */
 	size_t nenv;
@@ -12,9 +14,9 @@ struct cmdline_in {
 	const char *prog;       /* guest path of the file to execute */
 	char *const *argv;      /* argv[0] is what the user typed */
 	size_t argc;
-	/* For a VMM without boot info (QEMU): disk i's "MOUNT" or "MOUNT:ro",
-	 * sent as disk= words. */
-	char *const *disks;
+	/* For a VMM without boot info (QEMU): the disks, sent as words
+	 * disk=MOUNT or disk=MOUNT:ro in order. */
+	const struct disk *disks;
 	size_t ndisks;
 };
 

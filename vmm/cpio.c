@@ -174,13 +174,12 @@ const uint8_t *cpio_add_file_fd(struct cpio *c, const char *name, uint32_t perm,
 				uint32_t mtime, int fd, size_t size, size_t *len)
 {
 	const char *rel = relative(name);
-	size_t start, data;
+	size_t data;
 	ssize_t n;
 
 	if (c->failed || align_data(c, rel, size) < 0 || reserve_entry(c, rel, size) < 0)
 		return NULL;
-	start = c->len;
-	data = start + padded(CPIO_HDR_LEN + strlen(rel) + 1);
+	data = c->len + padded(CPIO_HDR_LEN + strlen(rel) + 1);
 	/* A file that shrank while being read keeps what it had. */
 	n = io_pread_upto(fd, c->buf + data, size, 0);
 	if (n < 0)

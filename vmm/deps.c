@@ -4,8 +4,8 @@
  * it, with the symlinks on the way recreated, so the guest's own ld.so finds
  * the same files by the same search without any configuration. */
 #define _GNU_SOURCE
-#include "errmsg.h"
 #include "deps.h"
+#include "errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,6 +1,6 @@
 /* disk.c: open, lock and check the ext2 images given with run --disk. */
-#include "errmsg.h"
 #include "disk.h"
+#include "errmsg.h"
 #include "io.h"
 
 #include <errno.h>

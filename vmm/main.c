@@ -47,9 +47,6 @@ struct job {
 	struct virtio_mmio_dev *mmio[CLI_DISKS_MAX];
 	struct wisp_device devices[CLI_DISKS_MAX];
 	unsigned ndisks;
-	/* --backend qemu: "MOUNT" or "MOUNT:ro" per disk, for the command line */
-	char *disk_words[CLI_DISKS_MAX];
-	char disk_text[CLI_DISKS_MAX][WISP_DEVICE_MOUNT_MAX + 4];
 };
 
 static int write_file(const char *path, const void *data, size_t len)
@@ -271,8 +268,8 @@ static int prepare(struct job *j, uint8_t *buf, size_t cap)
 			.prog = j->img.prog_path, .argv = j->opts.argv, .argc = (size_t)j->opts.argc,
 		};
 	if (j->opts.backend == CLI_BACKEND_QEMU) {
-		ci.disks = j->disk_words;
-		ci.ndisks = j->opts.ndisks;
+		ci.disks = j->disks;
+		ci.ndisks = j->ndisks;
 	}
 	j->cmdline = cmdline_build(&ci, err, sizeof(err));
 	if (!j->cmdline) {
@@ -297,11 +294,6 @@ static int open_disks(struct job *j)
 		return -1;
 	}
 	j->ndisks = (unsigned)j->opts.ndisks;
-	for (unsigned i = 0; i < j->ndisks; i++) {
-		snprintf(j->disk_text[i], sizeof(j->disk_text[i]), "%s%s", j->disks[i].mount,
-			 j->disks[i].read_only ? ":ro" : "");
-		j->disk_words[i] = j->disk_text[i];
-	}
 	return 0;
 }
 

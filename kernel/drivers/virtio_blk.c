@@ -254,8 +254,7 @@ int vblk_probe_mmio(const char *const *mounts, unsigned n)
 		char id[ID_LEN];
 		int i;
 
-		if (!is_block_device(phys_to_virt(base)) || vblk_init(&d, base, false) ||
-		    get_id(&d, id) || (i = serial_index(id, n)) < 0 || have[i])
+		if (vblk_init(&d, base, false) || get_id(&d, id) || (i = serial_index(id, n)) < 0 || have[i])
 			continue;
 		const char *colon = strrchr(mounts[i], ':');
 		bool ro = colon && !strcmp(colon, ":ro");

@@ -32,6 +32,10 @@ struct ext2 {
 	uint32_t block_size, blocks, inodes, inodes_per_group, inode_size, groups;
 	bool large_files;
 	uint8_t *gdt;               /* the group descriptors */
+	/* The inode-table block read last: a directory's entries are mostly
+	 * neighbours in it, and nothing on a read-only mount changes it. */
+	uint32_t itable_blk;        /* 0: none yet (block 0 is never a table) */
+	uint8_t *itable;
 };
 
 /* What a tmpfs inode of the mounted tree stands for. */
@@ -73,9 +77,9 @@ static int read_blocks(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
 
 static int read_inode(struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
 {
-	uint32_t group, index, table;
+	uint32_t group, index, blk;
 	uint64_t byte;
-	uint8_t *buf, *raw;
+	uint8_t *raw;
 	int err;
 
 	if (ino < 1 || ino > fs->inodes)
@@ -84,29 +88,31 @@ static int read_inode(struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
 	index = (ino - 1) % fs->inodes_per_group;
 	if (group >= fs->groups)
 		return -EIO;
-	table = le32(fs->gdt + group * GD_SIZE + 8);
 	byte = (uint64_t)index * fs->inode_size;
-	if (!(buf = kmalloc(fs->block_size)))
+	blk = le32(fs->gdt + group * GD_SIZE + 8) + (uint32_t)(byte / fs->block_size);
+	if (!fs->itable && !(fs->itable = kmalloc(fs->block_size)))
 		return -ENOMEM;
-	err = read_blocks(fs, table + (uint32_t)(byte / fs->block_size), 1, buf);
-	raw = buf + byte % fs->block_size;
-	if (!err) {
-		out->mode = le16(raw);
-		out->uid = le16(raw + 2) | (uint32_t)le16(raw + 120) << 16;
-		out->gid = le16(raw + 24) | (uint32_t)le16(raw + 122) << 16;
-		out->size = le32(raw + 4);
-		if (S_ISREG(out->mode) && fs->large_files)
-			out->size |= (uint64_t)le32(raw + 108) << 32;
-		out->atime = le32(raw + 8);
-		out->ctime = le32(raw + 12);
-		out->mtime = le32(raw + 16);
-		out->blocks_512 = le32(raw + 28);
-		memcpy(out->raw_block, raw + 40, sizeof(out->raw_block));
-		for (int i = 0; i < 15; i++)
-			out->block[i] = le32(raw + 40 + 4 * i);
+	if (blk != fs->itable_blk) {
+		fs->itable_blk = 0;
+		if ((err = read_blocks(fs, blk, 1, fs->itable)))
+			return err;
+		fs->itable_blk = blk;
 	}
-	kfree(buf);
-	return err;
+	raw = fs->itable + byte % fs->block_size;
+	out->mode = le16(raw);
+	out->uid = le16(raw + 2) | (uint32_t)le16(raw + 120) << 16;
+	out->gid = le16(raw + 24) | (uint32_t)le16(raw + 122) << 16;
+	out->size = le32(raw + 4);
+	if (S_ISREG(out->mode) && fs->large_files)
+		out->size |= (uint64_t)le32(raw + 108) << 32;
+	out->atime = le32(raw + 8);
+	out->ctime = le32(raw + 12);
+	out->mtime = le32(raw + 16);
+	out->blocks_512 = le32(raw + 28);
+	memcpy(out->raw_block, raw + 40, sizeof(out->raw_block));
+	for (int i = 0; i < 15; i++)
+		out->block[i] = le32(raw + 40 + 4 * i);
+	return 0;
 }
 
 /* Reading a file: consecutive disk blocks go out as one request. */

@@ -5,6 +5,7 @@
 
 #include "check.h"
 #include "cmdline.h"
+#include "disk.h"
 
 #define MAX_WORDS 64
 
@@ -82,7 +83,7 @@ static void test_basic(void)
 	CHECK_STR(s, "trace=1 prog=/usr/bin/busybox -- /bin/busybox");
 	free(s);
 	/* Disks for a VMM without boot info, escaped like everything else. */
-	char *disks[] = { "/data", "/my disk:ro" };
+	struct disk disks[] = { { .mount = "/data" }, { .mount = "/my disk", .read_only = true } };
 	in.trace = false;
 	in.disks = disks;
 	in.ndisks = 2;

@@ -91,14 +91,12 @@ static void stream_copy(const struct streams *s, bool to_guest, uint64_t at, voi
 	}
 }
 
-/* Whole transfer or an error: a short one is an I/O error to the guest. */
-static int transfer(int fd, bool write, const struct iovec *iov, int n, uint64_t off,
-		    uint64_t len)
+/* Whole transfer or an error: a short one is an I/O error to the guest.
+ * Consumes v (advanced past what each partial transfer did). */
+static int transfer(int fd, bool write, struct iovec *v, int n, uint64_t off, uint64_t len)
 {
-	struct iovec v[VIRTQ_CHAIN_MAX];
 	int first = 0;
 
-	memcpy(v, iov, (size_t)n * sizeof(*v));
 	while (len) {
 		ssize_t done = write ? pwritev(fd, v + first, n - first, (off_t)off)
 				     : preadv(fd, v + first, n - first, (off_t)off);
