@@ -1,69 +1,50 @@
-/* ext2.c: ext2 file systems on the virtio disks, mounted read-only.
+/* ext2.c: ext2 file systems on the virtio disks, read and written.
  *
  * The mounted tree lives in tmpfs like everything else, filled from the
- * disk as it is used: a directory reads its entries at the first lookup or
- * listing (the tmpfs refresh hook), a regular file its data at the first
- * open or exec (inode->load). Every inode is read_only, so nothing in the
- * tree can change. Everything read from the disk is checked before use: a
- * corrupt file system gives EIO, never a kernel fault.
- *
- * Layout (the ext2 spec, "The Second Extended File System"): superblock at
- * byte 1024, group descriptors in the block after it, inode tables, block
- * maps with 12 direct pointers and single, double and triple indirect ones.
- */
+ * disk as it is used: a directory reads its entries at the first lookup,
+ * listing or change (the tmpfs refresh hook), a regular file its data at
+ * the first open or exec (inode->load). Each inode of the tree points at an
+ * ext2_node, and tmpfs tells this file (struct fs_hooks) of every change
+ * before it makes it: names and allocations are edited in the block cache
+ * at once, file data is marked dirty, and a sync (fsync, sync, O_SYNC,
+ * unmount at exit) writes data first, then metadata, then the superblock,
+ * then asks the host to flush. Everything read from the disk is checked
+ * before use: a corrupt file system gives EIO, never a kernel fault. */
+#include <asm/statfs.h>
 #include <linux/limits.h>
+#include <linux/magic.h>
 #include <linux/stat.h>
 #include "drivers/virtio_blk.h"
+#include "fs/bcache.h"
+#include "fs/ext2.h"
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 
 #define SB_OFFSET 1024
-#define SB_MAGIC 0xef53
 #define ROOT_INO 2
-#define GD_SIZE 32
-#define DIRECT_BLOCKS 12
 #define INODE_MIN 128
 #define FILE_MAX (1ull << 32)   /* loaded whole into memory: keep it sane */
 #define RUN_MAX (256 * 1024)    /* bytes per disk request when loading */
+#define LINKS_MAX 65000         /* as Linux's ext2 */
+#define STATE_CLEAN 1
+#define STATE_ERRORS 2
+#define INCOMPAT_FILETYPE 0x2
+#define RO_COMPAT_WRITABLE 0x3  /* sparse_super, large_file */
+#define SB_MTIME 44
+#define SB_WTIME 48
+#define SB_MNT_COUNT 52
+#define SB_STATE 58
 
-struct ext2 {
-	struct vblk *disk;
-	uint32_t block_size, blocks, inodes, inodes_per_group, inode_size, groups;
-	bool large_files;
-	uint8_t *gdt;               /* the group descriptors */
-	/* The inode-table block read last: a directory's entries are mostly
-	 * neighbours in it, and nothing on a read-only mount changes it. */
-	uint32_t itable_blk;        /* 0: none yet (block 0 is never a table) */
-	uint8_t *itable;
-};
+/* st_dev of a disk's files: 254:0, 254:16, ... as Linux numbers vda, vdb. */
+#define DISK_DEV(index) (0xfe00 + 16 * (index))
 
-/* What a tmpfs inode of the mounted tree stands for. */
-struct ext2_node {
-	struct ext2 *fs;
-	uint32_t ino;
-	bool listed;                /* directories: entries already read */
-};
+static const struct fs_hooks ext2_hooks;
+static struct ext2 *mounted;
 
-/* The fields of an on-disk inode that wisp uses. */
-struct ext2_inode {
-	uint16_t mode;
-	uint32_t uid, gid;
-	uint64_t size;
-	uint32_t atime, mtime, ctime;
-	uint32_t blocks_512;        /* i_blocks: 0 for a fast symlink */
-	uint32_t block[15];
-	uint8_t raw_block[60];      /* i_block as bytes (fast symlink target) */
-};
-
-static uint32_t le32(const uint8_t *p)
+static struct ext2_node *node_of(const struct inode *in)
 {
-	return p[0] | p[1] << 8 | p[2] << 16 | (uint32_t)p[3] << 24;
-}
-
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | p[1] << 8);
+	return in->fs_node;
 }
 
 static int read_blocks(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
@@ -75,45 +56,7 @@ static int read_blocks(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
 	return vblk_rw(fs->disk, (uint64_t)blk * per, buf, n * per, false) ? -EIO : 0;
 }
 
-static int read_inode(struct ext2 *fs, uint32_t ino, struct ext2_inode *out)
-{
-	uint32_t group, index, blk;
-	uint64_t byte;
-	uint8_t *raw;
-	int err;
-
-	if (ino < 1 || ino > fs->inodes)
-		return -EIO;
-	group = (ino - 1) / fs->inodes_per_group;
-	index = (ino - 1) % fs->inodes_per_group;
-	if (group >= fs->groups)
-		return -EIO;
-	byte = (uint64_t)index * fs->inode_size;
-	blk = le32(fs->gdt + group * GD_SIZE + 8) + (uint32_t)(byte / fs->block_size);
-	if (!fs->itable && !(fs->itable = kmalloc(fs->block_size)))
-		return -ENOMEM;
-	if (blk != fs->itable_blk) {
-		fs->itable_blk = 0;
-		if ((err = read_blocks(fs, blk, 1, fs->itable)))
-			return err;
-		fs->itable_blk = blk;
-	}
-	raw = fs->itable + byte % fs->block_size;
-	out->mode = le16(raw);
-	out->uid = le16(raw + 2) | (uint32_t)le16(raw + 120) << 16;
-	out->gid = le16(raw + 24) | (uint32_t)le16(raw + 122) << 16;
-	out->size = le32(raw + 4);
-	if (S_ISREG(out->mode) && fs->large_files)
-		out->size |= (uint64_t)le32(raw + 108) << 32;
-	out->atime = le32(raw + 8);
-	out->ctime = le32(raw + 12);
-	out->mtime = le32(raw + 16);
-	out->blocks_512 = le32(raw + 28);
-	memcpy(out->raw_block, raw + 40, sizeof(out->raw_block));
-	for (int i = 0; i < 15; i++)
-		out->block[i] = le32(raw + 40 + 4 * i);
-	return 0;
-}
+/* ------------------------------------------------------ reading data */
 
 /* Reading a file: consecutive disk blocks go out as one request. */
 struct reader {
@@ -153,7 +96,8 @@ static int add_block(struct reader *r, uint32_t blk)
 	return err;
 }
 
-/* The blocks under pointer blk, depth levels of indirection down. */
+/* The blocks under pointer blk, depth levels of indirection down. Indirect
+ * blocks come through the cache: this session may have changed them. */
 static int walk(struct reader *r, uint32_t blk, int depth)
 {
 	uint32_t per = r->fs->block_size / 4;
@@ -173,31 +117,29 @@ static int walk(struct reader *r, uint32_t blk, int depth)
 		}
 		return err;
 	}
-	if (!(ptrs = kmalloc(r->fs->block_size)))
-		return -ENOMEM;
-	err = read_blocks(r->fs, blk, 1, ptrs);
+	if (!ext2_valid_block(r->fs, blk) || !(ptrs = bcache_get(r->fs->cache, blk, false, &err)))
+		return err ? err : -EIO;
 	for (uint32_t i = 0; i < per && r->done < r->want && !err; i++)
 		err = walk(r, le32(ptrs + 4 * i), depth - 1);
-	kfree(ptrs);
 	return err;
 }
 
-/* Reads the whole of an inode's data into a new buffer (rounded up to a
- * block, zero-padded). */
-static int read_data(struct ext2 *fs, const struct ext2_inode *in, uint8_t **out)
+/* Reads the first size bytes of a node's data into a new buffer (rounded
+ * up to a block, zero-padded). */
+static int read_data(struct ext2_node *n, uint64_t size, uint8_t **out)
 {
-	struct reader r = { .fs = fs };
+	struct reader r = { .fs = n->fs };
 	int err = 0;
 
-	if (in->size > FILE_MAX)
+	if (size > FILE_MAX)
 		return -EFBIG;
-	r.want = ALIGN_UP(in->size, fs->block_size);
+	r.want = ALIGN_UP(size, n->fs->block_size);
 	if (!(r.dst = kmalloc(r.want ? r.want : 1)))
 		return -ENOMEM;
-	for (int i = 0; i < DIRECT_BLOCKS && r.done < r.want && !err; i++)
-		err = add_block(&r, in->block[i]);
+	for (int i = 0; i < EXT2_DIRECT && r.done < r.want && !err; i++)
+		err = add_block(&r, n->block[i]);
 	for (int depth = 1; depth <= 3 && r.done < r.want && !err; depth++)
-		err = walk(&r, in->block[DIRECT_BLOCKS + depth - 1], depth);
+		err = walk(&r, n->block[EXT2_DIRECT + depth - 1], depth);
 	if (!err)
 		err = flush_run(&r);
 	if (err) {
@@ -210,173 +152,577 @@ static int read_data(struct ext2 *fs, const struct ext2_inode *in, uint8_t **out
 
 static int load_file(struct inode *in)
 {
-	struct ext2_node *n = in->priv;
-	struct ext2_inode raw;
+	struct ext2_node *n = node_of(in);
 	uint8_t *data;
-	int err = read_inode(n->fs, n->ino, &raw);
+	int err = read_data(n, in->size, &data);
 
-	if (!err)
-		err = read_data(n->fs, &raw, &data);
 	if (err)
 		return err;
 	in->data = (char *)data;
-	in->capacity = ALIGN_UP(raw.size, n->fs->block_size);
+	in->capacity = ALIGN_UP(in->size, n->fs->block_size);
 	return 0;
 }
 
-static void set_attrs(struct inode *in, const struct ext2_inode *raw)
+/* ----------------------------------------------------- nodes by number */
+
+static struct ext2_node **bucket(struct ext2 *fs, uint32_t ino)
 {
-	in->mode = (in->mode & S_IFMT) | (raw->mode & 07777);
-	in->uid = raw->uid;
-	in->gid = raw->gid;
-	in->atime_ns = (int64_t)raw->atime * 1000000000;
-	in->mtime_ns = (int64_t)raw->mtime * 1000000000;
-	in->ctime_ns = (int64_t)raw->ctime * 1000000000;
+	return &fs->nodes[ino % EXT2_NODE_BUCKETS];
+}
+
+static struct ext2_node *node_find(struct ext2 *fs, uint32_t ino)
+{
+	for (struct ext2_node *n = *bucket(fs, ino); n; n = n->hnext)
+		if (n->ino == ino)
+			return n;
+	return NULL;
+}
+
+/* Gives in its node. */
+static void node_attach(struct ext2_node *n, struct inode *in)
+{
+	n->in = in;
+	n->hnext = *bucket(n->fs, n->ino);
+	*bucket(n->fs, n->ino) = n;
+	in->fs_node = n;
+	in->hooks = &ext2_hooks;
+	in->read_only = !n->fs->writable;
+	in->dev = DISK_DEV(n->fs->index);
+}
+
+static void node_free(struct ext2_node *n)
+{
+	struct ext2_node **pp;
+
+	for (pp = bucket(n->fs, n->ino); *pp && *pp != n; pp = &(*pp)->hnext)
+		;
+	if (*pp)
+		*pp = n->hnext;
+	for (pp = &n->fs->dirty; n->on_dirty_list && *pp; pp = &(*pp)->dnext)
+		if (*pp == n) {
+			*pp = n->dnext;
+			break;
+		}
+	n->in->fs_node = NULL;
+	kfree(n->dirty);
+	kfree(n);
 }
 
 static void list_dir(struct inode *dir);
 
-static int make_symlink(struct ext2 *fs, struct inode *dir, const char *name, size_t len,
-			const struct ext2_inode *raw, struct inode **out)
+static void set_attrs(struct inode *in, const uint8_t *raw)
+{
+	in->uid = le16(raw + 2) | (uint32_t)le16(raw + 120) << 16;
+	in->gid = le16(raw + 24) | (uint32_t)le16(raw + 122) << 16;
+	in->atime_ns = (int64_t)le32(raw + 8) * 1000000000;
+	in->ctime_ns = (int64_t)le32(raw + 12) * 1000000000;
+	in->mtime_ns = (int64_t)le32(raw + 16) * 1000000000;
+}
+
+/* A symlink's target: in i_block if short ("fast"), else in its block. */
+static int read_target(struct ext2_node *n, uint64_t size, struct inode *in)
 {
 	uint8_t *data = NULL;
 	int err;
 
-	if (raw->size >= PATH_MAX)
+	if (size >= PATH_MAX)
 		return -EIO;
-	if (raw->blocks_512 == 0 && raw->size <= sizeof(raw->raw_block))
-		return tmpfs_symlink(dir, name, len, (const char *)raw->raw_block, raw->size, out);
-	if ((err = read_data(fs, raw, &data)))
+	if (!n->blocks_512 && size <= sizeof(n->block))
+		data = (uint8_t *)n->block;
+	else if ((err = read_data(n, size, &data)))
 		return err;
-	err = tmpfs_symlink(dir, name, len, (const char *)data, raw->size, out);
-	kfree(data);
-	return err;
-}
-
-/* One directory entry, as a tmpfs node. */
-static int add_entry(struct ext2 *fs, struct inode *dir, uint32_t ino, const char *name,
-		     size_t len)
-{
-	struct ext2_inode raw;
-	struct ext2_node *n;
-	struct inode *in;
-	int err = read_inode(fs, ino, &raw);
-
-	if (err)
-		return err;
-	if (S_ISLNK(raw.mode))
-		err = make_symlink(fs, dir, name, len, &raw, &in);
-	else if (S_ISDIR(raw.mode) || S_ISREG(raw.mode))
-		err = tmpfs_mknod(dir, name, len, raw.mode & S_IFMT, &in);
-	else
-		return 0;  /* devices, fifos, sockets: wisp has no use for them */
-	if (err)
-		return err;
-	set_attrs(in, &raw);
-	in->read_only = true;
-	if (S_ISLNK(raw.mode))
-		return 0;
-	if (!(n = kzalloc(sizeof(*n))))
+	in->data = kstrndup((const char *)data, size);
+	if (data != (uint8_t *)n->block)
+		kfree(data);
+	if (!in->data)
 		return -ENOMEM;
-	*n = (struct ext2_node){ .fs = fs, .ino = ino };
-	in->priv = n;
-	if (S_ISDIR(raw.mode))
-		in->refresh = list_dir;
-	else {
-		in->size = raw.size;
-		in->load = load_file;
-	}
+	in->size = in->capacity = strlen(in->data);
 	return 0;
 }
 
-static int read_entries(struct ext2 *fs, struct inode *dir, uint32_t ino)
+/* A new tmpfs inode for disk inode ino; NULL *out for a kind of file wisp
+ * has no use for (devices). */
+static int node_read(struct ext2 *fs, uint32_t ino, struct inode **out)
 {
-	struct ext2_inode raw;
-	uint8_t *data;
-	uint64_t off = 0;
-	int err = read_inode(fs, ino, &raw);
+	uint32_t blk;
+	int err = 0;
+	uint8_t *raw = ext2_inode_raw(fs, ino, &blk, &err);
+	unsigned mode;
+	uint64_t size;
+	struct ext2_node *n;
+	struct inode *in;
 
-	if (!err && !S_ISDIR(raw.mode))
-		err = -EIO;
-	if (err || (err = read_data(fs, &raw, &data)))
+	*out = NULL;
+	if (!raw)
 		return err;
-	while (off + 8 <= raw.size && !err) {
-		uint8_t *e = data + off;
-		uint32_t child = le32(e);
-		uint16_t rec_len = le16(e + 4);
-		uint8_t name_len = e[6];
-
-		if (rec_len < 8 || rec_len % 4 || off + rec_len > raw.size || 8u + name_len > rec_len) {
-			err = -EIO;
-			break;
-		}
-		if (child && name_len && !(name_len <= 2 && !memcmp(e + 8, "..", name_len)))
-			err = add_entry(fs, dir, child, (const char *)e + 8, name_len);
-		off += rec_len;
+	mode = le16(raw);
+	size = le32(raw + 4);
+	if (S_ISREG(mode) && fs->large_files)
+		size |= (uint64_t)le32(raw + 108) << 32;
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return 0;
+	if (!S_ISREG(mode) && !S_ISDIR(mode) && !S_ISLNK(mode) && !S_ISFIFO(mode) &&
+	    !S_ISSOCK(mode))
+		return -EIO;
+	if (!(n = kzalloc(sizeof(*n))) || !(in = inode_new(mode))) {
+		kfree(n);
+		return -ENOMEM;
 	}
-	kfree(data);
+	*n = (struct ext2_node){ .fs = fs, .ino = ino, .links = le16(raw + 26),
+				 .blocks_512 = le32(raw + 28), .flags = le32(raw + 32) };
+	memcpy(n->block, raw + 40, sizeof(n->block));
+	set_attrs(in, raw);
+	if (S_ISLNK(mode) && (err = read_target(n, size, in))) {
+		kfree(n);
+		kfree(in);
+		return err;
+	}
+	if (S_ISDIR(mode)) {
+		in->nlink = 1;  /* its "."; tmpfs counts the rest as it goes */
+		in->refresh = list_dir;
+		n->dir_size = size;
+	} else if (S_ISREG(mode)) {
+		in->size = size;
+		in->load = load_file;
+	}
+	node_attach(n, in);
+	*out = in;
+	return 0;
+}
+
+/* One directory entry, as a tmpfs name: a second name of an inode already
+ * in the tree is a hard link to it. */
+static int add_listed(struct ext2_node *dir, const char *name, size_t len, uint32_t ino)
+{
+	struct ext2_node *known = node_find(dir->fs, ino);
+	struct inode *in;
+	int err;
+
+	if (known)
+		return S_ISDIR(known->in->mode) ? -EIO : tmpfs_add(dir->in, name, len, known->in);
+	if ((err = node_read(dir->fs, ino, &in)) || !in)
+		return err;
+	if ((err = tmpfs_add(dir->in, name, len, in))) {
+		node_free(node_of(in));
+		kfree(in->data);
+		kfree(in);
+	}
 	return err;
 }
 
 /* The tmpfs refresh hook: reads a directory's entries, once. */
 static void list_dir(struct inode *dir)
 {
-	struct ext2_node *n = dir->priv;
+	struct ext2_node *n = node_of(dir);
 	int err;
 
-	if (n->listed)
+	if (!n || n->listed)
 		return;
 	n->listed = true;
-	dir->read_only = false;  /* only while its entries go in */
-	err = read_entries(n->fs, dir, n->ino);
-	dir->read_only = true;
+	bcache_trim(n->fs->cache);
+	err = ext2_dir_each(n, add_listed);
 	if (err)
 		kprintf("ext2 %s: directory inode %u: %s\n", vblk_mount(n->fs->disk), n->ino,
 			err == -ENOMEM ? "out of memory" : "unreadable (corrupt file system?)");
 }
 
+/* ---------------------------------------------------- syncing, superblock */
+
+static int write_super(struct ext2 *fs)
+{
+	int err;
+
+	put32(fs->sb + SB_WTIME, (uint32_t)(vfs_now() / 1000000000));
+	err = vblk_rw(fs->disk, (uint64_t)(fs->first_data + 1) * (fs->block_size / VBLK_SECTOR),
+		      fs->gdt, fs->gdt_blocks * (fs->block_size / VBLK_SECTOR), true);
+	if (!err)
+		err = vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true);
+	if (!err)
+		fs->sb_dirty = false;
+	return err ? -EIO : 0;
+}
+
+/* Data, then the metadata pointing at it, then the counts, then the host. */
+static int sync_fs(struct ext2 *fs)
+{
+	struct ext2_node *n;
+	int err = 0, e;
+
+	if (!fs->in_use)
+		return 0;
+	while ((n = fs->dirty)) {
+		fs->dirty = n->dnext;
+		n->on_dirty_list = false;
+		if ((e = ext2_node_write(n)) && !err)
+			err = e;
+	}
+	if ((e = bcache_flush(fs->cache)) && !err)
+		err = e;
+	if (fs->sb_dirty && (e = write_super(fs)) && !err)
+		err = e;
+	if (vblk_flush(fs->disk) && !err)
+		err = -EIO;
+	bcache_trim(fs->cache);
+	if (err)
+		kprintf("ext2 %s: writing back failed (%s)\n", vblk_mount(fs->disk),
+			err == -ENOSPC ? "disk full" : err == -ENOMEM ? "out of memory" : "I/O error");
+	return err;
+}
+
+int ext2_sync_all(void)
+{
+	int err = 0, e;
+
+	for (struct ext2 *fs = mounted; fs; fs = fs->next)
+		if ((e = sync_fs(fs)) && !err)
+			err = e;
+	return err;
+}
+
+void ext2_unmount_all(void)
+{
+	for (struct ext2 *fs = mounted; fs; fs = fs->next) {
+		if (!fs->in_use || sync_fs(fs))
+			continue;  /* a failed write-back leaves the disk marked unclean */
+		put16(fs->sb + SB_STATE, le16(fs->sb + SB_STATE) | STATE_CLEAN);
+		if (!write_super(fs))
+			vblk_flush(fs->disk);
+	}
+}
+
+/* ------------------------------------------------------------- hooks */
+
+/* Before the first change, the disk is marked in use, as Linux does at
+ * mount: a crash leaves it "not clean". A run that changes nothing leaves
+ * the image as it was. */
+static int mark_in_use(struct ext2 *fs)
+{
+	uint16_t state = le16(fs->sb + SB_STATE);
+
+	if (!(state & STATE_CLEAN))
+		kprintf("ext2 %s: was not cleanly unmounted; running e2fsck -f on the image is advisable\n",
+			vblk_mount(fs->disk));
+	else if (state & STATE_ERRORS)
+		kprintf("ext2 %s: has errors; running e2fsck -f on the image is advisable\n",
+			vblk_mount(fs->disk));
+	put16(fs->sb + SB_STATE, state & ~STATE_CLEAN);
+	put16(fs->sb + SB_MNT_COUNT, (uint16_t)(le16(fs->sb + SB_MNT_COUNT) + 1));
+	put32(fs->sb + SB_MTIME, (uint32_t)(vfs_now() / 1000000000));
+	if (vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true))
+		return -EIO;
+	fs->in_use = true;
+	return 0;
+}
+
+/* Every change starts here; no pointer into the cache is held yet. */
+static int begin_change(struct ext2 *fs)
+{
+	bcache_trim(fs->cache);
+	return fs->in_use ? 0 : mark_in_use(fs);
+}
+
+
+static struct ext2_node *new_node(struct ext2 *fs, uint32_t ino, uint32_t links)
+{
+	struct ext2_node *n = kzalloc(sizeof(*n));
+
+	if (n)
+		*n = (struct ext2_node){ .fs = fs, .ino = ino, .links = links, .listed = true };
+	return n;
+}
+
+/* A symlink's target: in i_block if it fits, else in a block of its own. */
+static int write_target(struct ext2_node *n, const struct inode *in)
+{
+	uint32_t blk;
+	uint8_t *b;
+	int err;
+
+	if (in->size < sizeof(n->block)) {
+		memcpy(n->block, in->data, in->size);
+		return 0;
+	}
+	if (in->size >= n->fs->block_size)
+		return -ENAMETOOLONG;
+	if ((err = ext2_bmap(n, 0, true, &blk)) || !(b = bcache_get(n->fs->cache, blk, true, &err)))
+		return err;
+	memcpy(b, in->data, in->size);
+	bcache_dirty(n->fs->cache, blk, BCACHE_MAPS);
+	return 0;
+}
+
+/* What a new inode holds before its name goes in. */
+static int fill_new(struct ext2_node *n, struct ext2_node *dir, struct inode *in)
+{
+	int err = ext2_inode_init(n->fs, n->ino, in->mode);
+
+	if (!err && S_ISDIR(in->mode))
+		err = ext2_dir_init(n, dir->ino);
+	if (!err && S_ISLNK(in->mode))
+		err = write_target(n, in);
+	return err;
+}
+
+static int ext2_create(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	struct ext2_node *dn = node_of(dir), *n;
+	struct ext2 *fs = dn->fs;
+	bool is_dir = S_ISDIR(in->mode);
+	uint32_t ino;
+	int err;
+
+	if (S_ISCHR(in->mode) || S_ISBLK(in->mode))
+		return -EPERM;
+	if (is_dir && dn->links >= LINKS_MAX)
+		return -EMLINK;
+	if ((err = begin_change(fs)))
+		return err;
+	if (!(ino = ext2_alloc_inode(fs, dn->ino, is_dir, &err)))
+		return err;
+	if (!(n = new_node(fs, ino, is_dir ? 2 : 1))) {
+		ext2_free_inode(fs, ino, is_dir);
+		return -ENOMEM;
+	}
+	n->in = in;
+	if ((err = fill_new(n, dn, in)) || (err = ext2_dir_add(dn, name, len, ino, in->mode))) {
+		if (n->blocks_512)  /* else a fast symlink's block[] is its target */
+			ext2_free_from(n, 0);
+		ext2_free_inode(fs, ino, is_dir);
+		node_free(n);  /* allocating put it on the dirty list */
+		return err;
+	}
+	if (is_dir) {
+		dn->links++;
+		ext2_node_dirty(dn);
+		in->refresh = list_dir;
+	}
+	node_attach(n, in);
+	ext2_node_dirty(n);
+	return 0;
+}
+
+static int ext2_link(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	struct ext2_node *dn = node_of(dir), *n = node_of(in);
+	int err;
+
+	if (n->fs != dn->fs)
+		return -EXDEV;
+	if (n->links >= LINKS_MAX)
+		return -EMLINK;
+	if ((err = begin_change(dn->fs)))
+		return err;
+	if ((err = ext2_dir_add(dn, name, len, n->ino, in->mode)))
+		return err;
+	n->links++;
+	ext2_node_dirty(n);
+	return 0;
+}
+
+static int ext2_unlink(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	struct ext2_node *dn = node_of(dir), *n = node_of(in);
+	int err;
+
+	if ((err = begin_change(dn->fs)) || (err = ext2_dir_remove(dn, name, len)))
+		return err;
+	if (S_ISDIR(in->mode)) {
+		n->links = 0;
+		dn->links--;
+		ext2_node_dirty(dn);
+	} else if (n->links) {
+		n->links--;
+	}
+	ext2_node_dirty(n);
+	return 0;
+}
+
+/* The moved inode, with its data, and then the new name reach the disk
+ * before the old name goes: a crash in between leaves both names (e2fsck
+ * fixes the count), never neither, and never a name for an inode that is
+ * not written yet (the write-then-rename idiom without an fsync). Over an
+ * existing name, the entry is repointed in place. */
+static int ext2_rename(struct inode *odir, const char *oname, size_t olen, struct inode *ndir,
+		       const char *nname, size_t nlen, struct inode *in, struct inode *victim)
+{
+	struct ext2_node *on = node_of(odir), *nn = node_of(ndir), *n = node_of(in);
+	struct ext2 *fs = on->fs;
+	int err;
+
+	if (nn->fs != fs)
+		return -EXDEV;
+	if ((err = begin_change(fs)) || (err = ext2_node_write(n)))
+		return err;
+	err = victim ? ext2_dir_set(nn, nname, nlen, n->ino, in->mode)
+		     : ext2_dir_add(nn, nname, nlen, n->ino, in->mode);
+	if (!err)
+		err = bcache_flush(fs->cache);
+	if (!err)
+		err = ext2_dir_remove(on, oname, olen);
+	if (!err && S_ISDIR(in->mode) && on != nn)
+		err = ext2_dir_set(n, "..", 2, nn->ino, S_IFDIR);
+	if (err)
+		return err;
+	if (victim) {
+		struct ext2_node *v = node_of(victim);
+
+		v->links = S_ISDIR(victim->mode) ? 0 : v->links - !!v->links;
+		nn->links -= S_ISDIR(victim->mode);
+		ext2_node_dirty(v);
+	}
+	if (S_ISDIR(in->mode) && on != nn) {
+		on->links--;
+		nn->links++;
+	}
+	ext2_node_dirty(on);
+	ext2_node_dirty(nn);
+	ext2_node_dirty(n);
+	return 0;
+}
+
+static int ext2_write(struct inode *in, uint64_t off, uint64_t len)
+{
+	struct ext2_node *n = node_of(in);
+	uint32_t bs = n->fs->block_size;
+	int err;
+
+	if ((err = begin_change(n->fs)))
+		return err;
+	/* Growing past a partial last block: its tail must reach the disk as
+	 * the zeros it now reads as. */
+	if (off + len > in->size && in->size % bs && (err = ext2_data_dirty(n, in->size, 1)))
+		return err;
+	return ext2_data_dirty(n, off, len);
+}
+
+static int ext2_truncate(struct inode *in, uint64_t size)
+{
+	struct ext2_node *n = node_of(in);
+	uint32_t bs = n->fs->block_size;
+	uint64_t keep = ALIGN_UP(size, bs) / bs;
+	int err = begin_change(n->fs);
+
+	if (err)
+		return err;
+	if (size < in->size) {
+		ext2_data_drop(n, keep);
+		err = ext2_free_from(n, keep);
+	} else if (size > in->size && in->size % bs) {
+		err = ext2_data_dirty(n, in->size, 1);
+	}
+	ext2_node_dirty(n);
+	return err;
+}
+
+static void ext2_setattr(struct inode *in)
+{
+	struct ext2_node *n = node_of(in);
+
+	if (!begin_change(n->fs))
+		ext2_node_dirty(n);
+}
+
+static int ext2_sync(struct inode *in)
+{
+	return sync_fs(node_of(in)->fs);
+}
+
+static void ext2_statfs(struct inode *in, struct statfs *sf)
+{
+	struct ext2 *fs = node_of(in)->fs;
+	uint64_t free = ext2_free_blocks(fs), reserved = le32(fs->sb + 8);
+
+	free -= MIN(free, fs->pending);
+	memset(sf, 0, sizeof(*sf));
+	sf->f_type = EXT2_SUPER_MAGIC;
+	sf->f_bsize = sf->f_frsize = fs->block_size;
+	sf->f_blocks = fs->blocks - fs->first_data;
+	sf->f_bfree = free;
+	sf->f_bavail = free - MIN(free, reserved);
+	sf->f_files = fs->inodes;
+	sf->f_ffree = ext2_free_inodes(fs);
+	sf->f_namelen = NAME_MAX;
+	sf->f_flags = fs->writable ? 0 : 1 /* ST_RDONLY */;
+}
+
+/* The last name and user are gone: an inode with no names on the disk
+ * either is freed there; one with names elsewhere is written back. */
+static void ext2_evict(struct inode *in)
+{
+	struct ext2_node *n = node_of(in);
+	int err = 0;
+
+	if (!n)
+		return;
+	if (n->fs->writable && !n->links)
+		err = ext2_inode_delete(n);
+	else if (n->fs->writable)
+		err = ext2_node_write(n);
+	if (err)
+		kprintf("ext2 %s: inode %u: %s\n", vblk_mount(n->fs->disk), n->ino,
+			"could not be written back");
+	node_free(n);
+}
+
+static const struct fs_hooks ext2_hooks = {
+	.create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
+	.rename = ext2_rename, .write = ext2_write, .truncate = ext2_truncate,
+	.setattr = ext2_setattr, .sync = ext2_sync, .statfs = ext2_statfs,
+	.evict = ext2_evict,
+};
+
+/* ------------------------------------------------------------- mounting */
+
+/* Why the file system cannot be written, or NULL. */
+static const char *read_only_reason(struct ext2 *fs, uint32_t rev)
+{
+	if (vblk_read_only(fs->disk))
+		return "";
+	if (rev && (le32(fs->sb + 100) & ~RO_COMPAT_WRITABLE))
+		return "it uses read-only-compatible features wisp cannot keep";
+	return NULL;
+}
+
 static const char *read_super(struct ext2 *fs)
 {
-	uint8_t *sb = kmalloc(1024);
-	uint32_t log, first_data, per_group, rev, gdt_blocks;
-	const char *why = NULL;
+	uint8_t *sb = fs->sb;
+	uint32_t log, per_group, rev;
 
-	if (!sb)
-		return "out of memory";
-	if (vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, sb, 1024 / VBLK_SECTOR, false)) {
-		kfree(sb);
+	if (vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, sb, 1024 / VBLK_SECTOR, false))
 		return "cannot read the superblock";
-	}
 	fs->inodes = le32(sb);
 	fs->blocks = le32(sb + 4);
-	first_data = le32(sb + 20);
+	fs->first_data = le32(sb + 20);
 	log = le32(sb + 24);
-	per_group = le32(sb + 32);
+	per_group = fs->blocks_per_group = le32(sb + 32);
 	fs->inodes_per_group = le32(sb + 40);
 	rev = le32(sb + 76);
+	fs->first_ino = rev ? le32(sb + 84) : 11;
 	fs->inode_size = rev ? le16(sb + 88) : INODE_MIN;
 	fs->large_files = rev && (le32(sb + 100) & 0x2);
-	if (le16(sb + 56) != SB_MAGIC)
-		why = "not an ext2 file system";
-	else if (log > 6 || !per_group || !fs->inodes_per_group || fs->blocks <= first_data)
-		why = "corrupt superblock";
-	else if (rev && (le32(sb + 96) & ~0x2u))
-		why = "uses features wisp does not support";
-	kfree(sb);
-	if (why)
-		return why;
+	fs->filetype = rev && (le32(sb + 96) & INCOMPAT_FILETYPE);
+	if (le16(sb + 56) != EXT2_SUPER_MAGIC)
+		return "not an ext2 file system";
+	if (log > 6 || !per_group || !fs->inodes_per_group || fs->blocks <= fs->first_data ||
+	    fs->first_ino < 3 || fs->first_ino > fs->inodes)
+		return "corrupt superblock";
+	if (rev && (le32(sb + 96) & ~INCOMPAT_FILETYPE))
+		return "uses features wisp does not support";
 	fs->block_size = 1024u << log;
 	if (fs->inode_size < INODE_MIN || fs->inode_size > fs->block_size ||
 	    fs->inode_size & (fs->inode_size - 1))
 		return "corrupt superblock (inode size)";
 	if ((uint64_t)fs->blocks * fs->block_size > vblk_sectors(fs->disk) * VBLK_SECTOR)
 		return "the file system is larger than its disk";
-	fs->groups = (fs->blocks - first_data + per_group - 1) / per_group;
-	gdt_blocks = (fs->groups * GD_SIZE + fs->block_size - 1) / fs->block_size;
-	if (!(fs->gdt = kmalloc((size_t)gdt_blocks * fs->block_size)))
+	fs->groups = (fs->blocks - fs->first_data + per_group - 1) / per_group;
+	if ((uint64_t)fs->groups * fs->inodes_per_group < fs->inodes)
+		return "corrupt superblock (inode count)";
+	fs->gdt_blocks = (fs->groups * 32 + fs->block_size - 1) / fs->block_size;
+	if (!(fs->gdt = kmalloc((size_t)fs->gdt_blocks * fs->block_size)))
 		return "out of memory";
-	if (read_blocks(fs, first_data + 1, gdt_blocks, fs->gdt))
+	if (read_blocks(fs, fs->first_data + 1, fs->gdt_blocks, fs->gdt))
 		return "cannot read the group descriptors";
+	fs->writable = !read_only_reason(fs, rev);
 	return NULL;
 }
 
@@ -399,42 +745,74 @@ static struct inode *mount_point(const char *path, const char **why)
 	return dir;
 }
 
-static const char *mount(struct vblk *d)
+static const char *mount(struct ext2 *fs)
 {
-	struct ext2 *fs = kzalloc(sizeof(*fs));
-	struct ext2_node *root = kzalloc(sizeof(*root));
-	struct ext2_inode raw;
-	struct inode *dir;
+	struct inode *dir, *root;
 	const char *why;
+	int err;
 
-	if (!fs || !root)
-		return "out of memory";
-	fs->disk = d;
 	if ((why = read_super(fs)))
 		return why;
-	if (read_inode(fs, ROOT_INO, &raw) || !S_ISDIR(raw.mode))
+	if (!(fs->cache = bcache_new(fs->disk, fs->block_size)))
+		return "out of memory";
+	if ((err = node_read(fs, ROOT_INO, &root)) || !root || !S_ISDIR(root->mode))
 		return "its root directory is unreadable";
-	if (!(dir = mount_point(vblk_mount(d), &why)))
+	if (!(dir = mount_point(vblk_mount(fs->disk), &why)))
 		return why;
-	*root = (struct ext2_node){ .fs = fs, .ino = ROOT_INO };
-	set_attrs(dir, &raw);
-	dir->priv = root;
+	/* The mount point takes the place of the root inode read. */
+	dir->mode = root->mode;
+	dir->uid = root->uid;
+	dir->gid = root->gid;
+	dir->atime_ns = root->atime_ns;
+	dir->mtime_ns = root->mtime_ns;
+	dir->ctime_ns = root->ctime_ns;
 	dir->refresh = list_dir;
-	dir->read_only = true;
+	node_of(root)->in = dir;
+	dir->fs_node = root->fs_node;
+	dir->hooks = &ext2_hooks;
+	dir->read_only = !fs->writable;
+	dir->dev = root->dev;
+	kfree(root);
 	return NULL;
 }
 
 void ext2_mount_all(void)
 {
+	struct ext2 **last = &mounted;
 	struct vblk *d;
 
 	for (unsigned i = 0; (d = vblk_get(i)); i++) {
-		const char *why = mount(d);
+		struct ext2 *fs = kzalloc(sizeof(*fs));
+		const char *why = fs ? NULL : "out of memory";
 
-		if (why)
+		if (fs && !(fs->sb = kmalloc(1024)))
+			why = "out of memory";
+		if (!why) {
+			fs->disk = d;
+			fs->index = i;
+			why = mount(fs);
+		}
+		if (why) {
 			kprintf("ext2 %s: not mounted: %s\n", vblk_mount(d), why);
-		else if (!vblk_read_only(d))
-			kprintf("ext2 %s: mounted read-only: writing to ext2 is not supported yet\n",
-				vblk_mount(d));
+			continue;  /* what it allocated stays: the disk is out of use */
+		}
+		if (!fs->writable && !vblk_read_only(d))
+			kprintf("ext2 %s: mounted read-only: %s\n", vblk_mount(d),
+				read_only_reason(fs, le32(fs->sb + 76)));
+		*last = fs;
+		last = &fs->next;
 	}
+}
+
+const char *ext2_mounted(unsigned i, unsigned *disk, bool *writable)
+{
+	struct ext2 *fs = mounted;
+
+	while (fs && i--)
+		fs = fs->next;
+	if (!fs)
+		return NULL;
+	*disk = fs->index;
+	*writable = fs->writable;
+	return vblk_mount(fs->disk);
 }

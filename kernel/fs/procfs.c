@@ -19,7 +19,6 @@
 #include "version.h"
 
 #define NS_PER_S 1000000000ULL
-#define WISP_DEV 0x10  /* st_dev of every file, as syscalls/fs.c reports it */
 #define USER_HZ 100
 /* inode->priv of a procfs node: the pid it shows (0: none) and an index
  * into entries[] or, for /proc/PID/fd/N, the fd. */
@@ -302,17 +301,19 @@ static void show_maps(struct procbuf *b, struct proc *p)
 	for (const struct vma *v = p->mm ? p->mm->vmas : NULL; v; v = v->next) {
 		const char *name = vma_name(p->mm, v);
 		uint64_t off = 0, ino = 0;
+		unsigned dev = 0;
 		int n;
 
 		if (!name[0] && have_exe && exe_offset(&x, v->start, &off)) {
 			name = x.path;
 			ino = x.in->ino;
+			dev = inode_dev(x.in);
 		}
 		n = snprintf(NULL, 0, "%08lx-%08lx ---p %08lx 00:00 %lu", v->start, v->end,
 			     off, ino);
-		buf_printf(b, "%08lx-%08lx %c%c%cp %08lx 00:%02x %lu %*s%s\n", v->start, v->end,
+		buf_printf(b, "%08lx-%08lx %c%c%cp %08lx %02x:%02x %lu %*s%s\n", v->start, v->end,
 			   v->prot & VM_READ ? 'r' : '-', v->prot & VM_WRITE ? 'w' : '-',
-			   v->prot & VM_EXEC ? 'x' : '-', off, ino ? WISP_DEV : 0, ino,
+			   v->prot & VM_EXEC ? 'x' : '-', off, dev >> 8, dev & 0xff, ino,
 			   name[0] ? MAX(72 - n, 1) : 0, "", name);
 	}
 }
@@ -578,7 +579,18 @@ static void show_boot_id(struct procbuf *b, struct proc *p)
 
 enum scope { IN_PROC, IN_PID, IN_CPU, IN_SYS_KERNEL, IN_SYS_RANDOM, IN_SYS_VM };
 
-#define MOUNTS "rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs ro 0 0\n"
+/* The file systems, as mount(8) and df read them. */
+static void show_mounts(struct procbuf *b, struct proc *p)
+{
+	const char *at;
+	unsigned disk;
+	bool writable;
+
+	(void)p;
+	buf_printf(b, "rootfs / tmpfs rw 0 0\nproc /proc proc rw 0 0\nsysfs /sys sysfs ro 0 0\n");
+	for (unsigned i = 0; (at = ext2_mounted(i, &disk, &writable)); i++)
+		buf_printf(b, "/dev/vd%c %s ext2 %s 0 0\n", 'a' + disk, at, writable ? "rw" : "ro");
+}
 
 /* A file is made by show, or is the fixed text. */
 static const struct entry {
@@ -589,11 +601,11 @@ static const struct entry {
 } entries[] = {
 	{ "cpuinfo", IN_PROC, show_cpuinfo, NULL }, { "meminfo", IN_PROC, show_meminfo, NULL },
 	{ "stat", IN_PROC, show_stat, NULL }, { "uptime", IN_PROC, show_uptime, NULL },
-	{ "loadavg", IN_PROC, show_loadavg, NULL }, { "mounts", IN_PROC, NULL, MOUNTS },
+	{ "loadavg", IN_PROC, show_loadavg, NULL }, { "mounts", IN_PROC, show_mounts, NULL },
 	{ "cmdline", IN_PID, show_cmdline, NULL }, { "environ", IN_PID, show_environ, NULL },
 	{ "comm", IN_PID, show_comm, NULL }, { "maps", IN_PID, show_maps, NULL },
 	{ "stat", IN_PID, show_pid_stat, NULL }, { "status", IN_PID, show_status, NULL },
-	{ "mounts", IN_PID, NULL, MOUNTS },
+	{ "mounts", IN_PID, show_mounts, NULL },
 	{ "ostype", IN_SYS_KERNEL, NULL, "Linux\n" },
 	{ "osrelease", IN_SYS_KERNEL, NULL, KERNEL_RELEASE "\n" },
 	{ "hostname", IN_SYS_KERNEL, NULL, "wisp\n" },

@@ -44,6 +44,8 @@ static void inode_maybe_free(struct inode *in)
 {
 	if (in->nlink || in->refs > 0)
 		return;
+	if (in->hooks)
+		in->hooks->evict(in);
 	if (S_ISDIR(in->mode) && in->parent != in)
 		inode_put(in->parent);
 	if (!in->borrowed)
@@ -165,10 +167,21 @@ static void dentry_remove(struct dentry *d)
 	kfree(d);
 }
 
-/* Adds a fresh inode under dir as name. */
-static int add_new(struct inode *dir, const char *name, size_t len, struct inode *in)
+/* A directory of a disk about to change has all its entries in the tree.
+ * Not procfs's: its refresh hook itself adds entries with tmpfs_mknod. */
+static void dir_ready(struct inode *dir)
+{
+	if (dir->hooks && dir->refresh)
+		dir->refresh(dir);
+}
+
+/* Adds in under dir as name; hook (dir's create or link, or NULL) runs
+ * once nothing else can fail. */
+static int add_name(struct inode *dir, const char *name, size_t len, struct inode *in,
+		    int (*hook)(struct inode *, const char *, size_t, struct inode *))
 {
 	struct dentry *d;
+	int err;
 
 	if (!dir->nlink)
 		return -ENOENT;  /* dir was removed */
@@ -177,8 +190,24 @@ static int add_new(struct inode *dir, const char *name, size_t len, struct inode
 	d = dentry_alloc(name, len);
 	if (!d)
 		return -ENOMEM;
+	if (hook && (err = hook(dir, name, len, in))) {
+		kfree(d);
+		return err;
+	}
 	dentry_attach(d, dir, in);
 	return 0;
+}
+
+int tmpfs_add(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	return add_name(dir, name, len, in, NULL);
+}
+
+/* Adds a fresh inode, telling dir's filesystem. */
+static int add_new(struct inode *dir, const char *name, size_t len, struct inode *in)
+{
+	dir_ready(dir);
+	return add_name(dir, name, len, in, dir->hooks ? dir->hooks->create : NULL);
 }
 
 int tmpfs_mknod(struct inode *dir, const char *name, size_t len, unsigned mode,
@@ -237,25 +266,36 @@ int tmpfs_link(struct inode *dir, const char *name, size_t len, struct inode *in
 		return -EROFS;
 	if (S_ISDIR(in->mode))
 		return -EPERM;
-	return add_new(dir, name, len, in);
+	if (dir->hooks != in->hooks)
+		return -EXDEV;
+	dir_ready(dir);
+	return add_name(dir, name, len, in, dir->hooks ? dir->hooks->link : NULL);
 }
 
 int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir)
 {
-	struct dentry *d = dentry_find(dir, name, len);
+	struct dentry *d;
 	struct inode *in;
+	int err;
 
 	if (dir->read_only)
 		return -EROFS;
-	if (!d)
+	dir_ready(dir);
+	if (!(d = dentry_find(dir, name, len)))
 		return -ENOENT;
 	in = d->inode;
 	if (rmdir && !S_ISDIR(in->mode))
 		return -ENOTDIR;
+	if (rmdir && in->hooks && !dir->hooks)
+		return -EBUSY;  /* a mount point */
+	if (rmdir)
+		dir_ready(in);
 	if (rmdir && in->children)
 		return -ENOTEMPTY;
 	if (!rmdir && S_ISDIR(in->mode))
 		return -EISDIR;
+	if (dir->hooks && (err = dir->hooks->unlink(dir, name, len, in)))
+		return err;
 	dentry_remove(d);
 	if (rmdir)
 		in->nlink = 0;  /* drops its "." too */
@@ -289,26 +329,40 @@ static int check_replace(struct inode *src, struct inode *dst)
 int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 		 struct inode *ndir, const char *nname, size_t nlen, unsigned flags)
 {
-	struct dentry *od = dentry_find(odir, oname, olen);
-	struct dentry *nd = dentry_find(ndir, nname, nlen), *d;
+	struct dentry *od, *nd, *d;
 	struct inode *in, *victim;
 	int err;
 
 	if (odir->read_only || ndir->read_only)
 		return -EROFS;
+	if (odir->hooks != ndir->hooks)
+		return -EXDEV;
+	dir_ready(odir);
+	dir_ready(ndir);
+	od = dentry_find(odir, oname, olen);
+	nd = dentry_find(ndir, nname, nlen);
 	if (!od || !ndir->nlink)
 		return -ENOENT;
 	in = od->inode;
+	if ((in->hooks && !odir->hooks) || (nd && nd->inode->hooks && !ndir->hooks))
+		return -EBUSY;  /* a mount point */
 	if (nd && (flags & RENAME_NOREPLACE))
 		return -EEXIST;
 	if (nd && nd->inode == in)
 		return 0;
 	if (S_ISDIR(in->mode) && is_within(ndir, in))
 		return -EINVAL;
+	if (nd && S_ISDIR(nd->inode->mode))
+		dir_ready(nd->inode);
 	if (nd && (err = check_replace(in, nd->inode)))
 		return err;
 	if (!(d = dentry_alloc(nname, nlen)))
 		return -ENOMEM;
+	if (odir->hooks && (err = odir->hooks->rename(odir, oname, olen, ndir, nname, nlen, in,
+						      nd ? nd->inode : NULL))) {
+		kfree(d);
+		return err;
+	}
 	if (nd) {
 		victim = nd->inode;
 		dentry_remove(nd);
@@ -355,6 +409,8 @@ int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len
 	if ((err = data_reserve(in, in->size)))
 		return err;
 	if (memcmp(in->data + off, buf, len)) {
+		if (in->hooks && (err = in->hooks->write(in, off, len)))
+			return err;
 		memcpy(in->data + off, buf, len);
 		in->mtime_ns = in->ctime_ns = vfs_now();
 	}
@@ -369,9 +425,15 @@ int tmpfs_truncate(struct inode *in, uint64_t size)
 		return -EROFS;
 	if (size > MAX_FILE_SIZE)
 		return -EFBIG;
+	if (!size)
+		in->load = NULL;  /* nothing of the old data is needed */
+	if ((err = inode_load(in)))
+		return err;
+	if (size > in->size && (err = data_reserve(in, size)))
+		return err;
+	if (in->hooks && (err = in->hooks->truncate(in, size)))
+		return err;
 	if (size > in->size) {
-		if ((err = data_reserve(in, size)))
-			return err;
 		memset(in->data + in->size, 0, size - in->size);
 	} else if (!size && !in->borrowed) {
 		/* O_TRUNC then rewrite is common: start the buffer over. */
@@ -415,6 +477,8 @@ static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *po
 	end = *pos + len;
 	if ((err = data_reserve(in, end)))
 		return err;
+	if (in->hooks && (err = in->hooks->write(in, *pos, len)))
+		return err;
 	/* A write past the end leaves a hole that must read as zeros. */
 	if ((uint64_t)*pos > in->size)
 		memset(in->data + in->size, 0, *pos - in->size);
@@ -422,6 +486,8 @@ static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *po
 	in->size = MAX(in->size, end);
 	in->mtime_ns = in->ctime_ns = vfs_now();
 	*pos = end;
+	if ((f->flags & O_DSYNC) && (err = inode_sync(in)))
+		return err;  /* O_SYNC includes O_DSYNC */
 	return len;
 }
 
@@ -429,6 +495,17 @@ static ssize_t dir_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	(void)f, (void)buf, (void)len, (void)pos;
 	return -EISDIR;
+}
+
+void inode_changed(struct inode *in)
+{
+	if (in->hooks)
+		in->hooks->setattr(in);
+}
+
+int inode_sync(struct inode *in)
+{
+	return in->hooks ? in->hooks->sync(in) : 0;
 }
 
 int inode_load(struct inode *in)

@@ -7,6 +7,7 @@
 struct file;
 struct inode;
 struct dentry;
+struct statfs;
 
 /* What an open file can do; NULL entries mean the operation is invalid.
  * buf may be a user address the syscall layer has already checked and
@@ -26,6 +27,29 @@ struct file_ops {
 	int (*fsync)(struct file *f);
 	/* lseek, pread and pwrite are allowed (else -ESPIPE, as for pipes). */
 	bool seekable;
+};
+
+/* A filesystem kept on a disk (ext2.c) hears of every change to its part
+ * of the tree. The hooks that return int run once tmpfs has checked the
+ * change and before it makes it, and can refuse it (-ENOSPC, -EIO). */
+struct fs_hooks {
+	int (*create)(struct inode *dir, const char *name, size_t len, struct inode *in);
+	int (*link)(struct inode *dir, const char *name, size_t len, struct inode *in);
+	int (*unlink)(struct inode *dir, const char *name, size_t len, struct inode *in);
+	/* in moves; victim (or NULL) is the inode whose name it takes. */
+	int (*rename)(struct inode *odir, const char *oname, size_t olen,
+		      struct inode *ndir, const char *nname, size_t nlen,
+		      struct inode *in, struct inode *victim);
+	/* Bytes [off, off + len) of a regular file are about to be written. */
+	int (*write)(struct inode *in, uint64_t off, uint64_t len);
+	int (*truncate)(struct inode *in, uint64_t size);
+	/* Mode, owner or times changed. */
+	void (*setattr)(struct inode *in);
+	/* Makes in, and what it depends on (its names), durable. */
+	int (*sync)(struct inode *in);
+	void (*statfs)(struct inode *in, struct statfs *sf);
+	/* in has no names and no users left and is about to be freed. */
+	void (*evict)(struct inode *in);
 };
 
 /* File data lives in one buffer; `borrowed` data points into the initramfs
@@ -51,12 +75,22 @@ struct inode {
 	/* Directories whose entries are computed (/proc): brings the children
 	 * up to date before a lookup or a listing; else NULL. */
 	void (*refresh)(struct inode *dir);
-	void *priv;  /* the owning filesystem's (procfs: what a node shows) */
+	void *priv;  /* procfs: what a node shows; FIFOs: their pipe */
 	/* Regular files whose data is on a disk (ext2.c): fills data and
 	 * capacity before the first open or exec; then cleared. */
 	int (*load)(struct inode *in);
 	bool read_only;  /* on a read-only mount: no change of any kind */
+	const struct fs_hooks *hooks;  /* NULL: tmpfs only */
+	void *fs_node;                 /* what in is on the hooks' disk */
+	unsigned dev;                  /* st_dev; 0: tmpfs's, VFS_TMPFS_DEV */
 };
+
+#define VFS_TMPFS_DEV 0x10  /* 0:16, as Linux numbers its anonymous devices */
+
+static inline unsigned inode_dev(const struct inode *in)
+{
+	return in->dev ? in->dev : VFS_TMPFS_DEV;
+}
 
 /* A name in a directory. Also chained in a global hash on (dir, name). */
 struct dentry {
@@ -111,6 +145,13 @@ int tmpfs_unlink(struct inode *dir, const char *name, size_t len, bool rmdir);
 int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 		 struct inode *ndir, const char *nname, size_t nlen, unsigned flags);
 int tmpfs_truncate(struct inode *in, uint64_t size);
+/* Puts in under dir as name without telling any hook: for a filesystem
+ * filling the tree from its disk. */
+int tmpfs_add(struct inode *dir, const char *name, size_t len, struct inode *in);
+/* Tells in's filesystem that its mode, owner or times changed. */
+void inode_changed(struct inode *in);
+/* fsync on in: 0 or -errno. */
+int inode_sync(struct inode *in);
 /* Stores what a shared mapping holds for [off, off+len) of a file; bytes
  * past the end of the file are dropped, as on Linux. */
 int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len);
@@ -124,9 +165,17 @@ extern const struct file_ops tmpfs_file_ops, tmpfs_dir_ops;
 int inode_load(struct inode *in);
 
 /* ---- ext2.c ---- */
-/* Mounts the ext2 file system of every virtio disk at its mount point,
- * read-only; a disk that cannot be mounted is reported and left out. */
+/* Mounts the ext2 file system of every virtio disk at its mount point; a
+ * disk that cannot be mounted is reported and left out. */
 void ext2_mount_all(void);
+/* The mount point of the i-th mounted disk, or NULL past the last; *disk
+ * is its index (/dev/vda is 0). */
+const char *ext2_mounted(unsigned i, unsigned *disk, bool *writable);
+/* sync(2): writes everything back to every disk. */
+int ext2_sync_all(void);
+/* Before the VM ends: writes everything back and marks the file systems
+ * cleanly unmounted. */
+void ext2_unmount_all(void);
 
 /* ---- cpio.c ---- */
 /* Unpacks a cpio newc archive into the root filesystem. */

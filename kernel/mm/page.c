@@ -96,6 +96,18 @@ static void *reuse(size_t n)
 
 /* Freed blocks of the exact size first, then fresh memory, and only then
  * pieces of larger freed blocks: that keeps large runs whole for longer. */
+/* A freed large block of exactly n pages, or NULL: a buffer freed and
+ * allocated again at the same size must not take fresh memory each time. */
+static void *large_exact(size_t n)
+{
+	for (struct free_block **pp = &large, *b; (b = *pp); pp = &b->next)
+		if (b->n == n) {
+			*pp = b->next;
+			return b;
+		}
+	return NULL;
+}
+
 void *page_alloc_n(size_t n)
 {
 	void *p = NULL;
@@ -103,6 +115,8 @@ void *page_alloc_n(size_t n)
 	if (n <= SMALL_MAX && small[n]) {
 		p = small[n];
 		small[n] = small[n]->next;
+	} else if (n > SMALL_MAX) {
+		p = large_exact(n);
 	}
 	if (!p && !(p = bump_alloc(n)) && !(p = reuse(n)))
 		return NULL;

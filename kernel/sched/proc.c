@@ -134,6 +134,10 @@ static _Noreturn void end_vm(int wait_status, uint64_t fault_addr)
 {
 	int sig = wait_status & 0x7f;
 
+	/* Unmounting: what the program wrote reaches its disks. */
+	if (current()->mm)
+		vm_sync(current()->mm, 0, USER_SPACE_END);
+	ext2_unmount_all();
 	if (sig)
 		platform->exit(128 + sig, sig, fault_addr);
 	platform->exit((wait_status >> 8) & 0xff, 0, 0);

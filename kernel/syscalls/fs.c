@@ -25,7 +25,6 @@
 #define GATHER_MAX 4096
 /* sendfile from files not in tmpfs moves this much per call at most. */
 #define SENDFILE_CHUNK (64 * 1024)
-#define WISP_DEV 0x10  /* st_dev of every file: one filesystem */
 #define TMPFS_MAGIC 0x01021994
 /* UAPI lacks these (utimensat(2)). */
 #define UTIME_NOW ((1L << 30) - 1)
@@ -628,7 +627,7 @@ static void fill_stat(struct inode *in, struct stat *st)
 	uint64_t size = stat_size(in);
 
 	memset(st, 0, sizeof(*st));
-	st->st_dev = WISP_DEV;
+	st->st_dev = inode_dev(in);
 	st->st_ino = in->ino;
 	st->st_nlink = in->nlink;
 	st->st_mode = in->mode;
@@ -716,12 +715,17 @@ static long sys_statx(int dirfd, const char *upath, int flags, unsigned mask,
 	sx.stx_ctime = statx_time(in->ctime_ns);
 	sx.stx_rdev_major = in->rdev >> 8;
 	sx.stx_rdev_minor = in->rdev & 0xff;
-	sx.stx_dev_minor = WISP_DEV;
+	sx.stx_dev_major = inode_dev(in) >> 8;
+	sx.stx_dev_minor = inode_dev(in) & 0xff;
 	return copy_to_user(ubuf, &sx, sizeof(sx));
 }
 
-static void fill_statfs(struct statfs *sf)
+static void fill_statfs(struct inode *in, struct statfs *sf)
 {
+	if (in && in->hooks) {
+		in->hooks->statfs(in, sf);
+		return;
+	}
 	memset(sf, 0, sizeof(*sf));
 	sf->f_type = TMPFS_MAGIC;
 	sf->f_bsize = sf->f_frsize = PAGE_SIZE;
@@ -739,17 +743,18 @@ static long sys_statfs(const char *upath, struct statfs *ubuf)
 
 	if (err)
 		return err;
-	fill_statfs(&sf);
+	fill_statfs(in, &sf);
 	return copy_to_user(ubuf, &sf, sizeof(sf));
 }
 
 static long sys_fstatfs(int fd, struct statfs *ubuf)
 {
 	struct statfs sf;
+	struct file *f = fd_get(fd);
 
-	if (!fd_get(fd))
+	if (!f)
 		return -EBADF;
-	fill_statfs(&sf);
+	fill_statfs(f->inode, &sf);
 	return copy_to_user(ubuf, &sf, sizeof(sf));
 }
 
@@ -1147,18 +1152,22 @@ static long sys_ftruncate(int fd, off_t len)
 	return do_truncate(f->inode, len);
 }
 
-/* tmpfs has no storage to sync; devices (disks) may. */
+/* Files on a disk sync through their file system; tmpfs has nothing to
+ * sync; devices (the disks themselves) have their own fsync. */
 static long sys_fsync(int fd)
 {
 	struct file *f = fd_get(fd);
 
 	if (!f)
 		return -EBADF;
-	return f->ops && f->ops->fsync ? f->ops->fsync(f) : 0;
+	if (f->ops && f->ops->fsync)
+		return f->ops->fsync(f);
+	return f->inode ? inode_sync(f->inode) : 0;
 }
 
 static long sys_sync(void)
 {
+	ext2_sync_all();  /* sync(2) reports nothing */
 	return 0;
 }
 
@@ -1177,6 +1186,7 @@ static long set_mode(struct inode *in, unsigned mode)
 		return -EROFS;
 	in->mode = (in->mode & S_IFMT) | (mode & 07777);
 	in->ctime_ns = vfs_now();
+	inode_changed(in);
 	return 0;
 }
 
@@ -1210,6 +1220,7 @@ static long set_owner(struct inode *in, unsigned uid, unsigned gid)
 	if (gid != (unsigned)-1)
 		in->gid = gid;
 	in->ctime_ns = vfs_now();
+	inode_changed(in);
 	return 0;
 }
 
@@ -1278,6 +1289,7 @@ static long sys_utimensat(int dirfd, const char *upath,
 	set_time(&in->atime_ns, &ts[0], now);
 	set_time(&in->mtime_ns, &ts[1], now);
 	in->ctime_ns = now;
+	inode_changed(in);
 	return 0;
 }
 

@@ -1,0 +1,478 @@
+/* ext2_inode.c: block maps, file data write-back and inode records.
+ *
+ * A regular file's data lives whole in its tmpfs inode; what changed is a
+ * bit per block (n->dirty). A sync writes those blocks, allocating the
+ * missing ones then, next to the file's previous block, so that a file
+ * written in order lands in order. A dirty block that is unmapped and all
+ * zeros stays a hole: sparse files cost nothing. */
+#include <linux/stat.h>
+#include "drivers/virtio_blk.h"
+#include "fs/bcache.h"
+#include "fs/ext2.h"
+#include "fs/vfs.h"
+#include "lib/string.h"
+#include "mm/kmalloc.h"
+
+#define RUN_MAX (256 * 1024)     /* bytes per data request */
+#define I_MODE 0
+#define I_UID 2
+#define I_SIZE 4
+#define I_ATIME 8
+#define I_CTIME 12
+#define I_MTIME 16
+#define I_DTIME 20
+#define I_GID 24
+#define I_LINKS 26
+#define I_BLOCKS 28
+#define I_FLAGS 32
+#define I_BLOCK 40
+#define I_SIZE_HIGH 108
+#define I_UID_HIGH 120
+#define I_GID_HIGH 122
+#define I_EXTRA_ISIZE 128
+#define I_CRTIME 144
+#define EXTRA_ISIZE 32           /* what e2fsprogs writes for new inodes */
+
+uint8_t *ext2_inode_raw(struct ext2 *fs, uint32_t ino, uint32_t *blk, int *err)
+{
+	uint32_t group, table;
+	uint64_t byte;
+	uint8_t *b;
+
+	if (ino < 1 || ino > fs->inodes) {
+		*err = -EIO;
+		return NULL;
+	}
+	group = (ino - 1) / fs->inodes_per_group;
+	byte = (uint64_t)((ino - 1) % fs->inodes_per_group) * fs->inode_size;
+	table = le32(ext2_gd(fs, group) + 8);
+	*blk = table + (uint32_t)(byte / fs->block_size);
+	if (!ext2_valid_block(fs, table) || *blk >= fs->blocks) {
+		*err = -EIO;
+		return NULL;
+	}
+	b = bcache_get(fs->cache, *blk, false, err);
+	return b ? b + byte % fs->block_size : NULL;
+}
+
+int ext2_inode_init(struct ext2 *fs, uint32_t ino, unsigned mode)
+{
+	uint32_t blk, now = (uint32_t)(vfs_now() / 1000000000);
+	int err = 0;
+	uint8_t *raw = ext2_inode_raw(fs, ino, &blk, &err);
+
+	if (!raw)
+		return err;
+	memset(raw, 0, fs->inode_size);
+	put16(raw + I_MODE, (uint16_t)mode);
+	if (fs->inode_size >= 128 + EXTRA_ISIZE) {
+		put16(raw + I_EXTRA_ISIZE, EXTRA_ISIZE);
+		put32(raw + I_CRTIME, now);
+	}
+	bcache_dirty(fs->cache, blk, BCACHE_INODES);
+	return 0;
+}
+
+int ext2_fresh_block(struct ext2 *fs, uint32_t blk, enum bcache_pass pass)
+{
+	int err = 0;
+
+	if (!bcache_get(fs->cache, blk, true, &err))
+		return err;
+	bcache_dirty(fs->cache, blk, pass);
+	return bcache_write(fs->cache, blk);
+}
+
+void ext2_node_dirty(struct ext2_node *n)
+{
+	n->attrs_dirty = true;
+	if (!n->on_dirty_list) {
+		n->on_dirty_list = true;
+		n->dnext = n->fs->dirty;
+		n->fs->dirty = n;
+	}
+}
+
+/* ---------------------------------------------------------------- maps */
+
+/* Allocates a block for the pointer at slot (in block slot_blk of the
+ * cache, or 0: in the inode), near goal if goal is not 0. */
+static int alloc_into(struct ext2_node *n, uint8_t *slot, uint32_t slot_blk, bool indirect,
+		      uint32_t goal, uint32_t *out)
+{
+	struct ext2 *fs = n->fs;
+	uint32_t group = (n->ino - 1) / fs->inodes_per_group;
+	uint32_t blk;
+	int err;
+
+	if (!goal)
+		goal = n->block[0] ? n->block[0] : le32(ext2_gd(fs, group) + 8);
+	if (!(blk = ext2_alloc_block(fs, goal, &err)))
+		return err;
+	/* A new indirect block is zeroed on the disk before anything can
+	 * point at it there: its old contents would read as block numbers. */
+	if (indirect && (err = ext2_fresh_block(fs, blk, BCACHE_MAPS)))
+		return err;
+	put32(slot, blk);
+	if (slot_blk)
+		bcache_dirty(fs->cache, slot_blk, BCACHE_MAPS);
+	n->blocks_512 += fs->block_size / VBLK_SECTOR;
+	ext2_node_dirty(n);
+	*out = blk;
+	return 0;
+}
+
+/* ext2_bmap, allocating a data block near goal (0: anywhere sensible). */
+static int bmap_goal(struct ext2_node *n, uint64_t fblk, bool alloc, uint32_t goal,
+		     uint32_t *out)
+{
+	struct ext2 *fs = n->fs;
+	uint64_t per = fs->block_size / 4, span = 1;
+	uint32_t slot_blk = 0;
+	uint8_t *slot;
+	int depth = 0, err;
+
+	if (fblk < EXT2_DIRECT) {
+		slot = (uint8_t *)&n->block[fblk];
+	} else {
+		fblk -= EXT2_DIRECT;
+		for (depth = 1, span = per; fblk >= span; depth++, span *= per) {
+			if (depth == 3)
+				return -EFBIG;
+			fblk -= span;
+		}
+		slot = (uint8_t *)&n->block[EXT2_DIRECT + depth - 1];
+	}
+	for (;; depth--) {
+		uint32_t blk = le32(slot);
+		uint8_t *ptrs;
+
+		if (!blk) {
+			*out = 0;
+			if (!alloc)
+				return 0;
+			if ((err = alloc_into(n, slot, slot_blk, depth > 0, depth ? 0 : goal, &blk)))
+				return err;
+		} else if (!ext2_valid_block(fs, blk)) {
+			return -EIO;
+		}
+		if (!depth) {
+			*out = blk;
+			return 0;
+		}
+		span /= per;
+		if (!(ptrs = bcache_get(fs->cache, blk, false, &err)))
+			return err;
+		slot = ptrs + 4 * (fblk / span);
+		fblk %= span;
+		slot_blk = blk;
+	}
+}
+
+int ext2_bmap(struct ext2_node *n, uint64_t fblk, bool alloc, uint32_t *out)
+{
+	return bmap_goal(n, fblk, alloc, 0, out);
+}
+
+static uint64_t span_of(const struct ext2 *fs, int depth)
+{
+	uint64_t span = 1;
+
+	while (depth-- > 0)
+		span *= fs->block_size / 4;
+	return span;
+}
+
+static int release(struct ext2_node *n, uint8_t *slot, uint32_t slot_blk)
+{
+	int err = ext2_free_block(n->fs, le32(slot));
+
+	put32(slot, 0);
+	if (slot_blk)
+		bcache_dirty(n->fs->cache, slot_blk, BCACHE_MAPS);
+	n->blocks_512 -= MIN(n->blocks_512, n->fs->block_size / VBLK_SECTOR);
+	ext2_node_dirty(n);
+	return err;
+}
+
+/* Frees what lies at file blocks >= keep under the pointer at slot, which
+ * covers file blocks from base on, depth levels of indirection above the
+ * data. */
+static int free_tree(struct ext2_node *n, uint8_t *slot, uint32_t slot_blk, int depth,
+		     uint64_t base, uint64_t keep)
+{
+	uint32_t blk = le32(slot), per = n->fs->block_size / 4;
+	uint64_t child = span_of(n->fs, depth - 1);
+	uint8_t *ptrs;
+	int err = 0;
+
+	if (!blk)
+		return 0;
+	if (!depth)
+		return base >= keep ? release(n, slot, slot_blk) : 0;
+	if (!ext2_valid_block(n->fs, blk))
+		return -EIO;
+	if (!(ptrs = bcache_get(n->fs->cache, blk, false, &err)))
+		return err;
+	for (uint32_t i = 0; i < per && !err; i++)
+		if (base + (i + 1) * child > keep)
+			err = free_tree(n, ptrs + 4 * i, blk, depth - 1, base + i * child, keep);
+	if (!err && base >= keep)
+		err = release(n, slot, slot_blk);
+	return err;
+}
+
+int ext2_free_from(struct ext2_node *n, uint64_t keep)
+{
+	uint64_t base = EXT2_DIRECT;
+	int err = 0;
+
+	for (uint64_t i = keep; i < EXT2_DIRECT && !err; i++)
+		if (n->block[i])
+			err = release(n, (uint8_t *)&n->block[i], 0);
+	for (int depth = 1; depth <= 3 && !err; depth++) {
+		uint64_t span = span_of(n->fs, depth);
+
+		if (base + span > keep)
+			err = free_tree(n, (uint8_t *)&n->block[EXT2_DIRECT + depth - 1], 0, depth,
+					base, keep);
+		base += span;
+	}
+	return err;
+}
+
+/* ---------------------------------------------------------- dirty data */
+
+static bool test_bit(const uint64_t *map, uint64_t i)
+{
+	return map[i / 64] >> (i % 64) & 1;
+}
+
+static int grow_dirty(struct ext2_node *n, uint64_t bits)
+{
+	uint64_t cap = n->dirty_bits ? n->dirty_bits : 64;
+	uint64_t *map;
+
+	if (bits <= n->dirty_bits)
+		return 0;
+	while (cap < bits)
+		cap *= 2;
+	if (!(map = krealloc(n->dirty, cap / 8)))
+		return -ENOMEM;
+	memset((uint8_t *)map + n->dirty_bits / 8, 0, (cap - n->dirty_bits) / 8);
+	n->dirty = map;
+	n->dirty_bits = cap;
+	return 0;
+}
+
+/* Blocks a write-back of pending data blocks may need: the blocks, the
+ * indirect blocks over them, and a few to spare. */
+static uint64_t needed(const struct ext2 *fs, uint64_t pending)
+{
+	return pending + pending / (fs->block_size / 4) + 4;
+}
+
+int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len)
+{
+	struct ext2 *fs = n->fs;
+	uint64_t first = off / fs->block_size, last, fresh = 0;
+	uint32_t blk;
+	int err;
+
+	if (!len)
+		return 0;
+	last = (off + len - 1) / fs->block_size;
+	if ((err = grow_dirty(n, last + 1)))
+		return err;
+	for (uint64_t i = first; i <= last; i++)
+		if (!test_bit(n->dirty, i)) {
+			if ((err = ext2_bmap(n, i, false, &blk)))
+				return err;
+			fresh += !blk;
+		}
+	if (fresh && needed(fs, fs->pending + fresh) > ext2_free_blocks(fs))
+		return -ENOSPC;
+	for (uint64_t i = first; i <= last; i++)
+		n->dirty[i / 64] |= 1ull << (i % 64);
+	fs->pending += fresh;
+	ext2_node_dirty(n);
+	return 0;
+}
+
+void ext2_data_drop(struct ext2_node *n, uint64_t keep)
+{
+	uint32_t blk;
+
+	for (uint64_t i = keep; i < n->dirty_bits; i++) {
+		if (!test_bit(n->dirty, i))
+			continue;
+		n->dirty[i / 64] &= ~(1ull << (i % 64));
+		if (!ext2_bmap(n, i, false, &blk) && !blk && n->fs->pending)
+			n->fs->pending--;
+	}
+}
+
+/* A run of file blocks on consecutive disk blocks, written as one request. */
+struct run {
+	uint64_t fblk;
+	uint32_t blk, len;
+};
+
+static int write_run(struct ext2_node *n, struct run *r, uint8_t *tail)
+{
+	struct ext2 *fs = n->fs;
+	uint32_t per = fs->block_size / VBLK_SECTOR, whole = r->len;
+	uint64_t off = r->fblk * fs->block_size;
+	struct inode *in = n->in;
+	int err = 0;
+
+	/* The last block of the file may end past its buffer. */
+	if (off + (uint64_t)r->len * fs->block_size > in->capacity)
+		whole--;
+	if (whole)
+		err = vblk_rw(fs->disk, (uint64_t)r->blk * per, in->data + off, whole * per, true);
+	if (!err && whole < r->len) {
+		uint64_t at = off + (uint64_t)whole * fs->block_size;
+
+		memset(tail, 0, fs->block_size);
+		memcpy(tail, in->data + at, MIN(in->size - at, fs->block_size));
+		err = vblk_rw(fs->disk, (uint64_t)(r->blk + whole) * per, tail, per, true);
+	}
+	r->len = 0;
+	return err ? -EIO : 0;
+}
+
+static bool all_zero(const uint8_t *p, uint64_t len)
+{
+	for (uint64_t i = 0; i < len; i++)
+		if (p[i])
+			return false;
+	return true;
+}
+
+/* Maps file block i for writing, next to prev (the disk block of file
+ * block i - 1, or 0 if not known); *blk 0 means it stays a hole. */
+static int map_for_write(struct ext2_node *n, uint64_t i, uint32_t prev, uint32_t *blk)
+{
+	struct ext2 *fs = n->fs;
+	uint64_t off = i * fs->block_size;
+	int err = ext2_bmap(n, i, false, blk);
+
+	if (err || *blk)
+		return err;
+	if (fs->pending)
+		fs->pending--;
+	if (all_zero((uint8_t *)n->in->data + off, MIN(fs->block_size, n->in->size - off)))
+		return 0;
+	if (!prev && i && (err = ext2_bmap(n, i - 1, false, &prev)))
+		return err;
+	return bmap_goal(n, i, true, prev ? prev + 1 : 0, blk);
+}
+
+static int write_data(struct ext2_node *n)
+{
+	struct ext2 *fs = n->fs;
+	uint64_t nblk = MIN(n->dirty_bits, ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
+	struct run r = { 0 };
+	uint32_t blk, prev = 0;
+	uint8_t *tail = kmalloc(fs->block_size);
+	int err = tail ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0; i < nblk && !err; i++) {
+		if (!test_bit(n->dirty, i)) {
+			prev = 0;
+			continue;
+		}
+		if ((err = map_for_write(n, i, prev, &blk)))
+			break;
+		n->dirty[i / 64] &= ~(1ull << (i % 64));
+		prev = blk;
+		if (r.len && blk && i == r.fblk + r.len && blk == r.blk + r.len &&
+		    (r.len + 1) * fs->block_size <= RUN_MAX) {
+			r.len++;
+			continue;
+		}
+		if (r.len && (err = write_run(n, &r, tail)))
+			break;
+		if (blk)
+			r = (struct run){ .fblk = i, .blk = blk, .len = 1 };
+	}
+	if (!err && r.len)
+		err = write_run(n, &r, tail);
+	kfree(tail);
+	return err;
+}
+
+/* ------------------------------------------------------------- records */
+
+static uint32_t seconds(int64_t ns)
+{
+	return ns < 0 ? 0 : (uint32_t)(ns / 1000000000);
+}
+
+static uint64_t disk_size(const struct ext2_node *n)
+{
+	return S_ISDIR(n->in->mode) ? n->dir_size : n->in->size;
+}
+
+/* Writes n's record into the cache; dtime is 0 but for a deleted inode. */
+static int pack_inode(struct ext2_node *n, uint32_t dtime)
+{
+	struct ext2 *fs = n->fs;
+	struct inode *in = n->in;
+	uint64_t size = disk_size(n);
+	uint32_t blk;
+	int err = 0;
+	uint8_t *raw = ext2_inode_raw(fs, n->ino, &blk, &err);
+
+	if (!raw)
+		return err;
+	put16(raw + I_MODE, (uint16_t)in->mode);
+	put16(raw + I_UID, (uint16_t)in->uid);
+	put16(raw + I_UID_HIGH, (uint16_t)(in->uid >> 16));
+	put16(raw + I_GID, (uint16_t)in->gid);
+	put16(raw + I_GID_HIGH, (uint16_t)(in->gid >> 16));
+	put32(raw + I_SIZE, (uint32_t)size);
+	if (S_ISREG(in->mode))
+		put32(raw + I_SIZE_HIGH, (uint32_t)(size >> 32));
+	put32(raw + I_ATIME, seconds(in->atime_ns));
+	put32(raw + I_CTIME, seconds(in->ctime_ns));
+	put32(raw + I_MTIME, seconds(in->mtime_ns));
+	put32(raw + I_DTIME, dtime);
+	put16(raw + I_LINKS, (uint16_t)n->links);
+	put32(raw + I_BLOCKS, n->blocks_512);
+	put32(raw + I_FLAGS, n->flags);
+	memcpy(raw + I_BLOCK, n->block, sizeof(n->block));  /* a fast symlink's target too */
+	bcache_dirty(fs->cache, blk, BCACHE_INODES);
+	n->attrs_dirty = false;
+	return 0;
+}
+
+int ext2_node_write(struct ext2_node *n)
+{
+	int err = 0;
+
+	if (S_ISREG(n->in->mode) && n->dirty && n->links)
+		err = write_data(n);
+	if (!err && n->attrs_dirty)
+		err = pack_inode(n, 0);
+	return err;
+}
+
+int ext2_inode_delete(struct ext2_node *n)
+{
+	bool is_dir = S_ISDIR(n->in->mode);
+	bool fast_link = S_ISLNK(n->in->mode) && !n->blocks_512;
+	int err = 0;
+
+	ext2_data_drop(n, 0);
+	if (!fast_link)
+		err = ext2_free_from(n, 0);
+	n->in->size = n->dir_size = 0;
+	n->links = 0;
+	if (!err)
+		err = pack_inode(n, seconds(vfs_now()));
+	if (!err)
+		err = ext2_free_inode(n->fs, n->ino, is_dir);
+	return err;
+}
