@@ -37,7 +37,7 @@ import tempfile
 from pathlib import Path
 
 import hostinfo
-from runner import run_timed
+from runner import private_image_cache, run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -151,6 +151,7 @@ def main():
     ap.add_argument("--reps", type=int, help=argparse.SUPPRESS)
     ap.add_argument("--backend", choices=("kvm", "qemu"), help=argparse.SUPPRESS)
     args = ap.parse_args()
+    private_image_cache()
     if args.runs < 1:
         ap.error("--runs must be >= 1")
 

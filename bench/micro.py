@@ -33,8 +33,10 @@ All but python3 time their own inner loop inside the program (TSC or
 clock_gettime(CLOCK_MONOTONIC)), so VM boot and program loading are
 excluded; each cell is the median of --reps runs (default 3). python3
 start-up is timed from outside, so for wisp it includes booting the VM (and
-packing python's libraries and stdlib); it is the median of --runs runs
-(default 10, after a warm-up run).
+mapping the image of python's libraries and stdlib that the warm-up run
+packed into wisp's image cache); it is the median of --runs runs
+(default 10, after a warm-up run). Both scripts give wisp an empty image
+cache of their own (runner.private_image_cache).
 
 Without /dev/kvm the kvm column is skipped (with the reason) and the qemu
 backend runs under TCG: those ratios are not representative. --backend
@@ -59,7 +61,7 @@ import sys
 from pathlib import Path
 
 import hostinfo
-from runner import run_timed
+from runner import private_image_cache, run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -203,6 +205,7 @@ def main():
     ap.add_argument("--no-mem-search", action="store_true", help=argparse.SUPPRESS)
     ap.add_argument("--wisp-qemu", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    private_image_cache()
     if args.runs < 1 or args.reps < 1:
         ap.error("--runs and --reps must be >= 1")
     ensure_built()
@@ -242,7 +245,7 @@ def main():
         "timer_preempt": "timer preemption: two spinning threads on one CPU, "
                          "last instruction of one to first of the other",
         "forkexec": "fork + exec + wait of a static program, N=50",
-        "python3": "`python3 -c pass`, whole run (wisp: includes VM boot and packing)",
+        "python3": "`python3 -c pass`, whole run (wisp: includes VM boot; the image from wisp's cache)",
     }
 
     res = {}   # (name, col) -> (value, unit, error)
@@ -310,8 +313,10 @@ def main():
              "`--mem 1G` in wisp." % args.reps)
     L.append("- Each cell: median (min–max over the runs).")
     L.append("- python3 is the wall time of the whole command, median of %d runs after a "
-             "warm-up; for wisp it includes packing, booting the VM and loading python's "
-             "shared libraries and stdlib in the guest." % args.runs)
+             "warm-up; for wisp it includes booting the VM and loading python's "
+             "shared libraries and stdlib in the guest, and mapping the image that the "
+             "warm-up run packed and stored in wisp's image cache (an empty one per "
+             "benchmark run; without the cache, packing adds ~15 ms)." % args.runs)
     L.append("- Page faults: `fault_seq` is what a program touching memory in order pays "
              "per page (fewer traps than pages when the kernel maps several pages per fault, "
              "as wisp does when a fault creates a page table); the round trip is "

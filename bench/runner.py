@@ -5,9 +5,24 @@ subprocess.run(..., timeout=T) waits by polling with sleeps that double from
 0.5 ms (Popen._wait), which rounds a 5 ms command up to 7.5 or 15.5 ms. Here
 the wait blocks in waitpid and a timer thread kills the command on timeout.
 """
+import atexit
+import os
+import shutil
 import subprocess
+import tempfile
 import threading
 import time
+
+
+def private_image_cache():
+    """Points wisp's image cache ($XDG_CACHE_HOME/wisp) at a directory of
+    this run's, removed at exit: every benchmark starts with an empty cache
+    (its warm-up run packs and stores, the timed runs hit) and none writes
+    into the user's home."""
+    d = tempfile.mkdtemp(prefix="wisp-bench-cache-")
+    os.environ["XDG_CACHE_HOME"] = d
+    os.environ.pop("WISP_NO_CACHE", None)
+    atexit.register(shutil.rmtree, d, True)
 
 
 def run_timed(argv, timeout, capture=True, cwd=None):

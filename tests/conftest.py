@@ -30,6 +30,11 @@ Environment knobs:
   WISP_TEST_ALL=1    run every test-program variant on the qemu and tcg backends too
   WISP_TEST_TIMEOUT  per-VM timeout in seconds (default 30 kvm, 120 qemu and tcg)
   WISP_QEMU          QEMU binary (default qemu-system-x86_64 on PATH)
+
+`wisp run` caches packed images in $XDG_CACHE_HOME/wisp: the suite points
+XDG_CACHE_HOME at a temporary directory of its own (removed at the end), so
+it never writes into the user's home, and clears WISP_NO_CACHE and
+WISP_VERBOSE. tests/integration/test_imgcache.py gives each test its own.
 """
 
 import collections
@@ -38,6 +43,7 @@ import shlex
 import shutil
 import signal
 import subprocess
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -60,6 +66,11 @@ VARIANTS = ["musl-static", "musl-static-pie", "glibc-static", "glibc-static-pie"
 QEMU_VARIANTS = ["musl-static", "glibc-static-pie"]
 
 QEMU_BIN = "qemu-system-x86_64"
+
+CACHE_HOME = tempfile.mkdtemp(prefix="wisp-test-cache-")
+os.environ["XDG_CACHE_HOME"] = CACHE_HOME
+os.environ.pop("WISP_NO_CACHE", None)
+os.environ.pop("WISP_VERBOSE", None)
 
 Result = collections.namedtuple("Result", "rc stdout stderr")
 
@@ -111,6 +122,10 @@ def _backend_param(backend, *values, id=None):
     if reason:
         marks.append(pytest.mark.skip(reason=reason))
     return pytest.param(backend, *values, marks=marks, id=id or backend)
+
+
+def pytest_unconfigure(config):
+    shutil.rmtree(CACHE_HOME, ignore_errors=True)
 
 
 def pytest_configure(config):

@@ -8,7 +8,7 @@
 #include <string.h>
 
 enum opt_id { OPT_MEM, OPT_ADD, OPT_DISK, OPT_ENV, OPT_TRACE, OPT_BACKEND, OPT_KERNEL,
-	      OPT_OUTPUT, OPT_IMAGE, OPT_HELP };
+	      OPT_OUTPUT, OPT_IMAGE, OPT_NO_CACHE, OPT_HELP };
 
 #define RUN (1u << CLI_RUN)
 #define PACK (1u << CLI_PACK)
@@ -36,6 +36,7 @@ static const struct opt_def opt_defs[] = {
 	{ OPT_KERNEL, 0, "kernel", true, RUN | PACK },
 	{ OPT_OUTPUT, 'o', "output", true, PACK | BUILD },
 	{ OPT_IMAGE, 0, "image", true, RUN },
+	{ OPT_NO_CACHE, 0, "no-cache", false, RUN },
 	{ OPT_HELP, 'h', "help", false, RUN | PACK | BUILD },
 };
 
@@ -78,11 +79,16 @@ static const char usage_text[] =
 "  -o, --output FILE     pack, build: the file to write\n"
 "  --image FILE          run: boot an image from wisp build; ARGS, if any,\n"
 "                        replace its arguments, -e adds to its environment\n"
+"  --no-cache            run: pack PROGRAM afresh instead of reusing the image\n"
+"                        cached in $XDG_CACHE_HOME/wisp (~/.cache/wisp) by an\n"
+"                        earlier run, and cache nothing (also WISP_NO_CACHE=1)\n"
 "  --                    end of options\n"
 "\n"
 "PROGRAM without a '/' is searched in PATH. It must be an x86-64 ELF; it\n"
 "appears in the guest at its absolute host path. A dynamic program gets its\n"
-"loader and libraries at their host paths too.\n";
+"loader and libraries at their host paths too.\n"
+"\n"
+"WISP_VERBOSE=1 makes run say on stderr what the image cache does.\n";
 
 const char *cli_usage(void)
 {
@@ -370,6 +376,9 @@ static int apply_opt(struct cli_opts *o, enum opt_id id, const char *val,
 		return 0;
 	case OPT_IMAGE:
 		o->image = val;
+		return 0;
+	case OPT_NO_CACHE:
+		o->no_cache = true;
 		return 0;
 	case OPT_HELP:
 		o->cmd = CLI_HELP;

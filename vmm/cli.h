@@ -39,6 +39,7 @@ struct cli_opts {
 	const char **env_flags;  /* the -e values as typed, in order (for --image) */
 	size_t nenv_flags;
 	bool trace;
+	bool no_cache;           /* run --no-cache: pack afresh, leave the cache alone */
 	enum cli_backend backend;
 	const char *kernel;      /* NULL: next to the wisp executable */
 	const char *output;      /* pack/build -o */

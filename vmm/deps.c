@@ -338,6 +338,7 @@ static int conf_include(struct deps *d, const char *conf, const char *pattern, i
 		snprintf(full, sizeof(full), "%s", pattern);
 	else
 		snprintf(full, sizeof(full), "%.*s/%s", (int)(slash - conf), conf, pattern);
+	manifest_note_dir_of(d->inputs, full);
 	if (glob(full, 0, NULL, &g) != 0)
 		return 0;
 	for (size_t i = 0; i < g.gl_pathc && rc == 0; i++)
@@ -380,7 +381,10 @@ static int conf_read(struct deps *d, const char *path, int depth)
 	size_t cap = 0;
 	int rc = 0;
 
-	if (depth > DEPS_CONF_DEPTH || !(f = fopen(path, "re")))
+	if (depth > DEPS_CONF_DEPTH)
+		return 0;
+	manifest_note(d->inputs, path, true, NULL);
+	if (!(f = fopen(path, "re")))
 		return 0;   /* like ldconfig: a missing file adds nothing */
 	while (rc == 0 && getline(&line, &cap, f) > 0)
 		rc = conf_line(d, path, line, depth);
@@ -392,13 +396,14 @@ static int conf_read(struct deps *d, const char *path, int depth)
 /* musl's path file lists directories separated by newlines or colons. */
 static int conf_read_musl(struct deps *d, const char *path)
 {
-	FILE *f = fopen(path, "re");
+	FILE *f;
 	char *line = NULL;
 	size_t cap = 0;
 	struct strlist l = { 0 };
 	int rc = 0;
 
-	if (!f)
+	manifest_note(d->inputs, path, true, NULL);
+	if (!(f = fopen(path, "re")))
 		return 1;
 	while (rc == 0 && getline(&line, &cap, f) > 0) {
 		line[strcspn(line, "\n")] = '\0';
@@ -565,6 +570,9 @@ static int find_in(struct deps *d, int idx, const char *name, struct lookup *lk)
 				snprintf(lk->bad, sizeof(lk->bad), "%s", why);
 			break;
 		}
+		/* A candidate passed over must stay missing or unusable. */
+		if (rc < 0)
+			manifest_note(d->inputs, lk->found, true, NULL);
 	}
 	list_free(&l);
 	return rc;
@@ -783,6 +791,8 @@ static int add_conf_file(struct deps *d)
 	const char *f = d->musl ? d->cfg.musl_path_file : d->cfg.ld_so_cache;
 	char *real;
 
+	if (f && (d->musl || d->need_conf_file))
+		manifest_note(d->inputs, f, true, NULL);
 	if (!f || (!d->musl && !d->need_conf_file) || access(f, R_OK) < 0)
 		return 0;
 	real = deps_resolve(d, f);
@@ -822,8 +832,10 @@ static void add_extra_loader(struct deps *d, const char *interp)
 {
 	char why[PATH_MAX + 64], *real;
 
-	if (interp[0] != '/' || probe(interp, why, sizeof(why)) != 0)
+	if (interp[0] != '/' || probe(interp, why, sizeof(why)) != 0) {
+		manifest_note(d->inputs, interp, true, NULL);
 		return;
+	}
 	real = deps_resolve(d, interp);
 	if (real && obj_find(d, real) < 0 && obj_add(d, interp, real, -1, false) >= 0)
 		entry_add(d, real, NULL);

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "manifest.h"
+
 /* Something to put in the guest at the same path as on the host: a regular
  * file (target NULL, read from path) or a symlink to target. Paths are
  * "physical": no component above the last one is a symlink, so their parent
@@ -38,6 +40,7 @@ struct deps {
 	bool musl;                 /* the program's loader is musl's */
 	bool need_conf_file;       /* a library came from a dir only ld.so.conf lists */
 	int failed;                /* out of memory */
+	struct manifest *inputs;   /* if set, every file looked for is noted in it */
 };
 
 void deps_init(struct deps *d, const struct deps_config *cfg);

@@ -19,25 +19,23 @@
 #include "bundle.h"
 #include "deps.h"
 #include "elf.h"
+#include "hash.h"
 #include "io.h"
+#include "manifest.h"
+#include "pathset.h"
 
 #define IMAGE_DEFAULT_PATH "/bin:/usr/bin"
 #define IMAGE_MAX_DEPTH 64
 
 enum kind { K_DIR = 1, K_OTHER = 2 };
 
-/* Open-addressing set of guest paths already in the archive, so that parents
- * are emitted once and overlapping --add trees do not produce duplicates. */
-struct pathset {
-	char **keys;
-	uint8_t *kinds;
-	size_t cap, n;
-};
-
 struct builder {
 	struct cpio *cpio;
-	struct pathset set;
+	struct pathset set;   /* guest paths already in the archive, so that parents
+			       * are emitted once and overlapping --add trees do not
+			       * produce duplicates */
 	struct deps deps;
+	struct manifest *inputs;   /* image->inputs */
 	const char *spec;     /* current --add spec for messages */
 	const struct bundle_set *bundle;   /* skip list while adding its dirs */
 	size_t root_len;      /* length of the bundle dir being added */
@@ -55,87 +53,14 @@ static int fail(struct builder *b, const char *fmt, ...)
 	return -1;
 }
 
-static uint64_t hash(const char *s)
-{
-	uint64_t h = 1469598103934665603ull;
-
-	for (; *s; s++)
-		h = (h ^ (unsigned char)*s) * 1099511628211ull;
-	return h;
-}
-
-static size_t set_slot(const struct pathset *s, const char *key)
-{
-	size_t i = (size_t)hash(key) & (s->cap - 1);
-
-	while (s->keys[i] && strcmp(s->keys[i], key) != 0)
-		i = (i + 1) & (s->cap - 1);
-	return i;
-}
-
-static int set_grow(struct pathset *s)
-{
-	struct pathset ns = { .cap = s->cap ? s->cap * 2 : 256 };
-
-	ns.keys = calloc(ns.cap, sizeof(*ns.keys));
-	ns.kinds = calloc(ns.cap, 1);
-	if (!ns.keys || !ns.kinds) {
-		free(ns.keys);
-		free(ns.kinds);
-		return -1;
-	}
-	for (size_t i = 0; i < s->cap; i++) {
-		if (s->keys[i]) {
-			size_t j = set_slot(&ns, s->keys[i]);
-
-			ns.keys[j] = s->keys[i];
-			ns.kinds[j] = s->kinds[i];
-		}
-	}
-	ns.n = s->n;
-	free(s->keys);
-	free(s->kinds);
-	*s = ns;
-	return 0;
-}
-
-static int set_find(const struct pathset *s, const char *key)
-{
-	return s->cap ? s->kinds[set_slot(s, key)] : 0;
-}
-
-static int set_insert(struct pathset *s, const char *key, enum kind k)
-{
-	size_t i;
-
-	if ((s->n + 1) * 2 > s->cap && set_grow(s) < 0)
-		return -1;
-	i = set_slot(s, key);
-	s->keys[i] = strdup(key);
-	if (!s->keys[i])
-		return -1;
-	s->kinds[i] = (uint8_t)k;
-	s->n++;
-	return 0;
-}
-
-static void set_free(struct pathset *s)
-{
-	for (size_t i = 0; i < s->cap; i++)
-		free(s->keys[i]);
-	free(s->keys);
-	free(s->kinds);
-	memset(s, 0, sizeof(*s));
-}
-
 /* Returns 1 if path is new (caller emits it), 0 if it already exists with a
  * compatible kind (first one wins), -1 on a file/directory clash. */
 static int claim(struct builder *b, const char *path, enum kind k)
 {
-	int have = set_find(&b->set, path);
+	int have = pathset_find(&b->set, path);
 
 	if (have == 0)
-		return set_insert(&b->set, path, k) < 0 ? fail(b, "out of memory") : 1;
+		return pathset_insert(&b->set, path, (uint8_t)k) < 0 ? fail(b, "out of memory") : 1;
 	if (have != (int)k)
 		return fail(b, "%s%sguest path %s is both a directory and a file",
 			    b->spec ? b->spec : "", b->spec ? ": " : "", path);
@@ -300,6 +225,7 @@ static int add_tree(struct builder *b, const char *host, const char *guest, int 
 		return fail(b, "%s: %s: %s", b->spec, host, strerror(errno));
 	if (depth > IMAGE_MAX_DEPTH)
 		return fail(b, "%s: %s: directories nested too deeply", b->spec, host);
+	manifest_note(b->inputs, host, depth == 0, &st);
 	if (S_ISDIR(st.st_mode)) {
 		if (add_dir(b, guest, st.st_mode & 07777, (uint32_t)st.st_mtime) < 0)
 			return -1;
@@ -416,6 +342,8 @@ static int add_program(struct builder *b, const struct cli_opts *o, struct image
 	rc = deps_add_program(&b->deps, o->program, img->prog_path, data, len, b->err, b->errlen);
 	if (stat(img->prog_path, &st) < 0)
 		st.st_mtime = 0;
+	else
+		manifest_note(b->inputs, img->prog_path, true, &st);
 	if (rc == 0)
 		rc = add_parents(b, img->prog_path);
 	if (rc == 0)
@@ -441,7 +369,7 @@ static bool parent_taken(const struct builder *b, const char *path)
 		if (*c != '/')
 			continue;
 		*c = '\0';
-		if (set_find(&b->set, tmp) == K_OTHER)
+		if (pathset_find(&b->set, tmp) == K_OTHER)
 			return true;
 		*c = '/';
 	}
@@ -463,7 +391,7 @@ static int add_bundles(struct builder *b, const char *prog, const char *typed)
 		char *real = deps_resolve(&b->deps, set.dirs[i]);
 
 		/* Several patterns may lead to one dir (perl/5.36 -> 5.36.0). */
-		if (!real || set_find(&b->set, real) != 0 || parent_taken(b, real)) {
+		if (!real || pathset_find(&b->set, real) != 0 || parent_taken(b, real)) {
 			free(real);
 			continue;
 		}
@@ -489,15 +417,18 @@ static int add_deps(struct builder *b, const char *typed)
 		struct stat st;
 		int rc;
 
-		if (set_find(&b->set, e->path) != 0 || parent_taken(b, e->path))
+		if (pathset_find(&b->set, e->path) != 0 || parent_taken(b, e->path))
 			continue;
 		rc = add_parents(b, e->path);
+		if (e->target)
+			manifest_note(b->inputs, e->path, false, NULL);
 		if (rc == 0 && e->target && claim(b, e->path, K_OTHER) == 1 &&
 		    cpio_add_symlink(b->cpio, e->path, e->target) < 0)
 			rc = fail(b, "out of memory building the guest image");
 		if (rc == 0 && !e->target) {
 			if (stat(e->path, &st) < 0)
 				return fail(b, "%s: %s: %s", typed, e->path, strerror(errno));
+			manifest_note(b->inputs, e->path, true, &st);
 			rc = add_host_file(b, e->path, e->path, &st);
 		}
 		if (rc < 0)
@@ -511,7 +442,7 @@ static int add_etc(struct builder *b)
 	for (size_t i = 0; i < bundle_netc; i++) {
 		const struct bundle_file *f = &bundle_etc[i];
 
-		if (set_find(&b->set, f->path) != 0 || parent_taken(b, f->path))
+		if (pathset_find(&b->set, f->path) != 0 || parent_taken(b, f->path))
 			continue;
 		if (claim(b, f->path, K_OTHER) < 0 ||
 		    cpio_add_file(b->cpio, f->path, 0644, 0, f->text, strlen(f->text)) < 0)
@@ -549,7 +480,7 @@ static int add_alias(struct builder *b, const struct cli_opts *o, const char *re
 	int rc = 0;
 
 	b->spec = NULL;
-	if (alias && strcmp(alias, real) != 0 && set_find(&b->set, alias) == 0 &&
+	if (alias && strcmp(alias, real) != 0 && pathset_find(&b->set, alias) == 0 &&
 	    !parent_taken(b, alias)) {
 		rc = add_parents(b, alias);
 		if (rc == 0 && claim(b, alias, K_OTHER) == 1 &&
@@ -610,17 +541,87 @@ int image_build(const struct cli_opts *o, struct image *img, char *err, size_t e
 		.ld_library_path = env_get(o, "LD_LIBRARY_PATH"),
 		.ld_preload = env_get(o, "LD_PRELOAD"),
 	};
-	struct builder b = { .err = err, .errlen = errlen };
+	struct builder b = { .inputs = img->inputs, .err = err, .errlen = errlen };
 	int rc;
 
 	deps_init(&b.deps, &cfg);
+	b.deps.inputs = img->inputs;
 	b.cpio = &img->cpio;
 	rc = add_all(&b, o, img);
-	set_free(&b.set);
+	pathset_free(&b.set);
 	deps_free(&b.deps);
 	if (rc < 0)
 		image_free(img);
 	return rc;
+}
+
+static void key_field(FILE *f, const char *name, const char *value)
+{
+	fprintf(f, "%s=%s", name, value ? value : "");
+	fputc(value ? '\0' : '\1', f);   /* an unset value differs from an empty one */
+}
+
+/* Relative paths (PROGRAM, --add, library search dirs) mean something else
+ * in another directory. */
+static bool key_needs_cwd(const struct cli_opts *o)
+{
+	bool rel = strchr(o->program, '/') && o->program[0] != '/';
+
+	for (size_t i = 0; i < o->nadds; i++)
+		rel |= o->adds[i].host[0] != '/';
+	return rel || env_get(o, "LD_LIBRARY_PATH") || env_get(o, "LD_PRELOAD");
+}
+
+/* PROGRAM as typed only matters through where it is found (the alias),
+ * unless typed_abs_path could not say. */
+static int key_fields(FILE *f, const struct cli_opts *o, const char *found, const char *real)
+{
+	char cwd[PATH_MAX];
+	struct bundle_set set;
+
+	key_field(f, found ? "found" : "program", found ? found : o->program);
+	key_field(f, "real", real);
+	if (key_needs_cwd(o))
+		key_field(f, "cwd", getcwd(cwd, sizeof(cwd)));
+	key_field(f, "LD_LIBRARY_PATH", env_get(o, "LD_LIBRARY_PATH"));
+	key_field(f, "LD_PRELOAD", env_get(o, "LD_PRELOAD"));
+	for (size_t i = 0; i < o->nadds; i++) {
+		key_field(f, "add-host", o->adds[i].host);
+		key_field(f, "add-guest", o->adds[i].guest);
+	}
+	if (bundle_find(real, &set) < 0) {
+		bundle_free(&set);
+		return -1;
+	}
+	for (size_t i = 0; i < set.n; i++)
+		key_field(f, "bundle", set.dirs[i]);
+	bundle_free(&set);
+	return 0;
+}
+
+char *image_key(const struct cli_opts *o, size_t *len)
+{
+	char *found = typed_abs_path(o->program), *real = NULL, *key = NULL;
+	FILE *f = NULL;
+
+	/* typed_abs_path refuses "..": a PROGRAM with a '/' is found all the same. */
+	if (found || strchr(o->program, '/'))
+		real = realpath(found ? found : o->program, NULL);
+	if (real)
+		f = open_memstream(&key, len);
+	if (f) {
+		bool bad;
+
+		bad = key_fields(f, o, found, real) < 0;
+		bad |= ferror(f);
+		if (fclose(f) != 0 || bad) {
+			free(key);
+			key = NULL;
+		}
+	}
+	free(found);
+	free(real);
+	return key;
 }
 
 void image_init(struct image *img, uint8_t *buf, size_t cap)
@@ -660,25 +661,6 @@ struct image_hdr {
 
 _Static_assert(sizeof(struct image_hdr) == 72, "the image header is 72 bytes on disk");
 
-static uint64_t fnv64(const void *p, size_t n)
-{
-	const unsigned char *c = p;
-	uint64_t h = 1469598103934665603ull;
-
-	while (n--)
-		h = (h ^ *c++) * 1099511628211ull;
-	return h;
-}
-
-static int read_at(int fd, void *buf, size_t len, uint64_t off)
-{
-	ssize_t n = io_pread_upto(fd, buf, len, off);
-
-	if (n >= 0 && (size_t)n < len)
-		errno = EIO;
-	return n >= 0 && (size_t)n == len ? 0 : -1;
-}
-
 /* The strings block: prog, argv..., env..., each NUL-terminated. */
 static char *meta_pack(const struct image_meta *m, size_t *len)
 {
@@ -701,51 +683,28 @@ static char *meta_pack(const struct image_meta *m, size_t *len)
 	return buf;
 }
 
-static int write_parts(int fd, const struct image_hdr *h, const char *meta,
-		       const struct cpio *c)
-{
-	static const char zeros[IMAGE_ALIGN];
-
-	if (io_write_all(fd, h, sizeof(*h)) < 0 || io_write_all(fd, meta, h->meta_len) < 0 ||
-	    io_write_all(fd, zeros, h->cpio_off - h->meta_off - h->meta_len) < 0 ||
-	    io_write_all(fd, c->buf, c->len) < 0)
-		return -1;
-	return 0;
-}
-
 /* A regular file is written next to the target and renamed over it, so a
  * reader never sees a half-written image; anything else (a pipe,
  * /dev/null) is written in place. */
 static int save_to(const char *path, const struct image_hdr *h, const char *meta,
 		   const struct cpio *c)
 {
-	char tmp[PATH_MAX + 16];
+	static const char zeros[IMAGE_ALIGN];
+	const struct iovec parts[] = {
+		{ (void *)h, sizeof(*h) }, { (void *)meta, h->meta_len },
+		{ (void *)zeros, h->cpio_off - h->meta_off - h->meta_len }, { c->buf, c->len },
+	};
 	struct stat st;
-	mode_t mask;
 	int fd, e;
 
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode)) {
 		fd = open(path, O_WRONLY | O_TRUNC | O_CLOEXEC);
 		if (fd < 0)
 			return -1;
-		e = write_parts(fd, h, meta, c);
+		e = io_write_parts(fd, parts, 4);
 		return close(fd) < 0 || e < 0 ? -1 : 0;
 	}
-	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
-		return errno = ENAMETOOLONG, -1;
-	fd = mkstemp(tmp);
-	if (fd < 0)
-		return -1;
-	mask = umask(0);
-	umask(mask);
-	if (write_parts(fd, h, meta, c) == 0 && fchmod(fd, 0666 & ~mask) == 0 &&
-	    close(fd) == 0 && rename(tmp, path) == 0)
-		return 0;
-	e = errno;
-	close(fd);
-	unlink(tmp);
-	errno = e;
-	return -1;
+	return io_replace_file(path, parts, 4);
 }
 
 int image_save(const char *path, const struct image *img, const struct image_meta *m,
@@ -846,16 +805,36 @@ static const char *check_cpio(const struct cpio *c)
  * is shared by every run of the image. The mapping is private, so what the
  * guest (or image_append) writes stays in this VM; the image file must not
  * change while a VM runs from it. */
-static int read_archive(int fd, const struct cpio *c, const struct image_hdr *h)
+static int read_archive(int fd, const struct cpio *c, uint64_t off, uint64_t len)
 {
 	long page = sysconf(_SC_PAGESIZE);
 
 	if (c->fixed && page > 0 && (uintptr_t)c->buf % (uintptr_t)page == 0 &&
-	    h->cpio_off % (uint64_t)page == 0 &&
-	    mmap(c->buf, h->cpio_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
-		 (off_t)h->cpio_off) != MAP_FAILED)
+	    off % (uint64_t)page == 0 &&
+	    mmap(c->buf, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED, fd,
+		 (off_t)off) != MAP_FAILED)
 		return 0;
-	return read_at(fd, c->buf, h->cpio_len, h->cpio_off);
+	return io_pread_exact(fd, c->buf, len, off);
+}
+
+const char *image_read_archive(int fd, struct image *img, uint64_t off, uint64_t len)
+{
+	struct cpio *c = &img->cpio;
+
+	if (len < IMAGE_TRAILER_LEN || len >= UINT32_MAX)
+		return "corrupt wisp image: the archive is not a cpio newc archive";
+	if (c->fixed && len > c->cap) {
+		c->overflow = true;
+		return "too large for guest memory";
+	}
+	if (!c->fixed && !(c->buf = malloc(len)))
+		return "out of memory";
+	c->len = len;
+	if (!c->fixed)
+		c->cap = len;
+	if (read_archive(fd, c, off, len) < 0)
+		return strerror(errno);
+	return check_cpio(c);
 }
 
 static int load_parts(int fd, const char *path, struct image *img, struct image_meta *m,
@@ -865,7 +844,7 @@ static int load_parts(int fd, const char *path, struct image *img, struct image_
 	struct stat st;
 	const char *why;
 
-	if (fstat(fd, &st) < 0 || read_at(fd, &h, sizeof(h), 0) < 0)
+	if (fstat(fd, &st) < 0 || io_pread_exact(fd, &h, sizeof(h), 0) < 0)
 		return bad_image(err, errlen, path, errno == EIO ? "not a wisp image (too short)"
 								 : strerror(errno));
 	why = check_hdr(&h, (uint64_t)st.st_size);
@@ -874,21 +853,11 @@ static int load_parts(int fd, const char *path, struct image *img, struct image_
 	m->block = malloc(h.meta_len);
 	if (!m->block)
 		return bad_image(err, errlen, path, "out of memory");
-	if (img->cpio.fixed && h.cpio_len > img->cpio.cap) {
-		img->cpio.overflow = true;
-		return bad_image(err, errlen, path, "too large for guest memory");
-	}
-	if (!img->cpio.fixed && !(img->cpio.buf = malloc(h.cpio_len)))
-		return bad_image(err, errlen, path, "out of memory");
-	img->cpio.len = h.cpio_len;
-	if (!img->cpio.fixed)
-		img->cpio.cap = h.cpio_len;
-	if (read_at(fd, m->block, h.meta_len, h.meta_off) < 0 ||
-	    read_archive(fd, &img->cpio, &h) < 0)
+	if (io_pread_exact(fd, m->block, h.meta_len, h.meta_off) < 0)
 		return bad_image(err, errlen, path, strerror(errno));
 	why = meta_unpack(m, &h);
 	if (!why)
-		why = check_cpio(&img->cpio);
+		why = image_read_archive(fd, img, h.cpio_off, h.cpio_len);
 	if (why)
 		return bad_image(err, errlen, path, why);
 	img->prog_path = strdup(m->prog);
@@ -935,7 +904,7 @@ int image_append(struct image *img, const struct cli_opts *o, char *err, size_t 
 	rc = add_adds(&b, o);
 	if (rc == 0 && cpio_finish(&img->cpio) < 0)
 		rc = fail(&b, "out of memory building the guest image");
-	set_free(&b.set);
+	pathset_free(&b.set);
 	deps_free(&b.deps);
 	return rc;
 }

@@ -7,10 +7,13 @@
 
 #include "cli.h"
 #include "cpio.h"
+#include "manifest.h"
 
 struct image {
 	struct cpio cpio;        /* finished newc archive */
 	char *prog_path;         /* guest path of the program (its host realpath) */
+	struct manifest *inputs; /* if set, image_build notes in it every host
+				  * file and directory it reads or looks for */
 };
 
 /* Finds PROGRAM like execvp, checks it is a static x86-64 ELF and returns its
@@ -27,6 +30,16 @@ void image_init(struct image *img, uint8_t *buf, size_t cap);
  * small. */
 int image_build(const struct cli_opts *o, struct image *img, char *err, size_t errlen);
 void image_free(struct image *img);
+
+/* What image_build's archive for o depends on besides the host files it
+ * notes in img->inputs: the absolute path PROGRAM is found at (PATH
+ * search) and its realpath, the --add specs, LD_LIBRARY_PATH and LD_PRELOAD, the
+ * interpreter directories (bundle.c) there are, and the current directory
+ * if any of these is relative. Two runs with the same key and unchanged
+ * inputs get the same archive, up to the times of the directories wisp
+ * makes up. Returns *len bytes (with NULs inside; caller frees) or NULL if
+ * the program is not found (image_build says why) or memory ran out. */
+char *image_key(const struct cli_opts *o, size_t *len);
 
 /* What an image file stores besides the archive. */
 struct image_meta {
@@ -50,6 +63,13 @@ int image_save(const char *path, const struct image *img, const struct image_met
 int image_load(const char *path, struct image *img, struct image_meta *m, char *err,
 	       size_t errlen);
 void image_meta_free(struct image_meta *m);
+
+/* Puts the archive stored at off, len bytes, in fd into img (image_init
+ * first): mapped from the file into a fixed page-aligned buffer (guest
+ * RAM), so that it is neither copied nor zeroed first, else read; then
+ * checks that it starts and ends as a newc archive. NULL, or why not; sets
+ * img->cpio.overflow if a fixed buffer is too small. */
+const char *image_read_archive(int fd, struct image *img, uint64_t off, uint64_t len);
 
 /* Adds o's --add entries to a loaded image's archive. */
 int image_append(struct image *img, const struct cli_opts *o, char *err, size_t errlen);

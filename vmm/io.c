@@ -2,6 +2,10 @@
 #include "io.h"
 
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int io_write_all(int fd, const void *buf, size_t len)
@@ -37,4 +41,44 @@ ssize_t io_pread_upto(int fd, void *buf, size_t len, uint64_t off)
 		done += (size_t)n;
 	}
 	return (ssize_t)done;
+}
+
+int io_pread_exact(int fd, void *buf, size_t len, uint64_t off)
+{
+	ssize_t n = io_pread_upto(fd, buf, len, off);
+
+	if (n >= 0 && (size_t)n < len)
+		errno = EIO;
+	return n >= 0 && (size_t)n == len ? 0 : -1;
+}
+
+int io_write_parts(int fd, const struct iovec *parts, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (io_write_all(fd, parts[i].iov_base, parts[i].iov_len) < 0)
+			return -1;
+	return 0;
+}
+
+int io_replace_file(const char *path, const struct iovec *parts, int n)
+{
+	char tmp[PATH_MAX + 16];
+	mode_t mask;
+	int fd, e;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.XXXXXX", path) >= (int)sizeof(tmp))
+		return errno = ENAMETOOLONG, -1;
+	fd = mkstemp(tmp);
+	if (fd < 0)
+		return -1;
+	mask = umask(0);
+	umask(mask);
+	if (io_write_parts(fd, parts, n) == 0 && fchmod(fd, 0666 & ~mask) == 0 &&
+	    close(fd) == 0 && rename(tmp, path) == 0)
+		return 0;
+	e = errno;
+	close(fd);
+	unlink(tmp);
+	errno = e;
+	return -1;
 }

@@ -19,6 +19,7 @@
 #include "devices/virtio_blk.h"
 #include "disk.h"
 #include "image.h"
+#include "imgcache.h"
 #include "kvm.h"
 #include "qemu.h"
 #include "vcpu.h"
@@ -30,6 +31,7 @@
 struct job {
 	struct cli_opts opts;
 	struct image img;
+	struct imgcache cache;    /* run PROGRAM: packed images of earlier runs */
 	struct image_meta meta;   /* run --image: what the image stores */
 	char **argv, **env;       /* run --image: the merged argv and env */
 	size_t argc, nenv;
@@ -234,6 +236,30 @@ static int load_image(struct job *j, char *err, size_t errlen)
 	return 0;
 }
 
+/* Packs PROGRAM into img (image_init'd for buf, cap), or maps the archive
+ * an earlier run cached for the same inputs. -1 with a reason in err, or
+ * with img->cpio.overflow set if buf is too small. */
+static int build_image(struct job *j, uint8_t *buf, size_t cap, char *err, size_t errlen)
+{
+	struct manifest inputs = { 0 };
+	int rc;
+
+	if (!j->cache.enabled)
+		return image_build(&j->opts, &j->img, err, errlen);
+	rc = imgcache_load(&j->cache, &j->img);
+	if (rc != 0)
+		return rc > 0 ? 0 : -1;
+	image_free(&j->img);
+	image_init(&j->img, buf, cap);
+	j->img.inputs = &inputs;
+	rc = image_build(&j->opts, &j->img, err, errlen);
+	j->img.inputs = NULL;
+	if (rc == 0)
+		imgcache_store(&j->cache, &j->img, &inputs);
+	manifest_free(&inputs);
+	return rc;
+}
+
 /* Builds or loads the image into buf (cap bytes), or the heap if buf is
  * NULL, and the kernel command line. Returns -1 after a message, or
  * PREPARE_OVERFLOW, silently, if the image does not fit in buf. */
@@ -251,7 +277,7 @@ static int prepare(struct job *j, uint8_t *buf, size_t cap)
 	j->cmdline = NULL;
 	image_init(&j->img, buf, cap);
 	if (j->opts.image ? load_image(j, err, sizeof(err)) < 0
-			  : image_build(&j->opts, &j->img, err, sizeof(err)) < 0) {
+			  : build_image(j, buf, cap, err, sizeof(err)) < 0) {
 		if (j->img.cpio.overflow)
 			return PREPARE_OVERFLOW;
 		fprintf(stderr, "wisp: %s\n", err);
@@ -383,6 +409,8 @@ static int run(struct job *j)
 
 	if (open_disks(j) < 0 || load_kernel(j) < 0)
 		return 1;
+	if (!j->opts.image)
+		imgcache_open(&j->cache, &j->opts);
 	if (j->opts.backend == CLI_BACKEND_KVM)
 		return run_kvm(j);
 	if (prepare(j, NULL, 0) < 0 || check_mem(j) < 0)
@@ -435,6 +463,7 @@ int main(int argc, char **argv)
 	free(j.kernel_elf);
 	image_free(&j.img);
 	image_meta_free(&j.meta);
+	imgcache_close(&j.cache);
 	free(j.argv);
 	free(j.env);
 	cli_free(&j.opts);

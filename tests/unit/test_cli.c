@@ -52,6 +52,7 @@ static void test_run_basic(void)
 	CHECK(o.mem == 128ull << 20);
 	CHECK(o.backend == CLI_BACKEND_KVM);
 	CHECK(!o.trace);
+	CHECK(!o.no_cache);
 	CHECK_STR(o.program, "/bin/busybox");
 	CHECK(o.argc == 4);
 	CHECK_STR(o.argv[0], "/bin/busybox");
@@ -257,6 +258,34 @@ static void test_commands(void)
 	CHECK(strstr(cli_usage(), "wisp run") != NULL);
 }
 
+static void test_no_cache(void)
+{
+	struct cli_opts o;
+	char err[256];
+
+	CHECK(cli_parse(4, (char *[]){ "wisp", "run", "--no-cache", "prog", NULL }, &o, err,
+			sizeof(err)) == 0);
+	CHECK(o.no_cache);
+	CHECK_STR(o.program, "prog");
+	cli_free(&o);
+	/* After PROGRAM it is the program's. */
+	CHECK(cli_parse(4, (char *[]){ "wisp", "run", "prog", "--no-cache", NULL }, &o, err,
+			sizeof(err)) == 0);
+	CHECK(!o.no_cache);
+	CHECK(o.argc == 2);
+	cli_free(&o);
+	CHECK(parse((char *[]){ "wisp", "build", "-o", "f", "--no-cache", "p", NULL },
+		    err, sizeof(err)) == 2);
+	CHECK_STR(err, "option '--no-cache' does not apply to wisp build (see wisp --help)");
+	CHECK(parse((char *[]){ "wisp", "pack", "-o", "f", "--no-cache", "p", NULL },
+		    err, sizeof(err)) == 2);
+	CHECK(parse((char *[]){ "wisp", "run", "--no-cache=1", "p", NULL }, err, sizeof(err)) == 2);
+	CHECK_STR(err, "unknown option '--no-cache' (see wisp --help)");
+	CHECK(strstr(cli_usage(), "--no-cache") != NULL);
+	CHECK(strstr(cli_usage(), "WISP_NO_CACHE=1") != NULL);
+	CHECK(strstr(cli_usage(), "WISP_VERBOSE=1") != NULL);
+}
+
 int main(void)
 {
 	test_sizes();
@@ -268,5 +297,6 @@ int main(void)
 	test_disks();
 	test_disk_errors();
 	test_commands();
+	test_no_cache();
 	return check_report();
 }
