@@ -15,7 +15,8 @@
 #include "mm/page.h"
 #include <wisp/abi.h>
 
-#define QSIZE 16
+#define QSIZE 128
+#define SLOTS 32   /* requests in flight at once, each with its header */
 
 /* virtio-mmio registers (4.2.2) */
 #define R_MAGIC 0x000
@@ -87,20 +88,22 @@ struct request {
 	uint8_t status;
 };
 
-/* The queue page: rings and the request header, one page, physically
+/* The queue page: the rings, one page, physically
  * contiguous like all kernel memory. */
 struct queue_page {
 	struct desc desc[QSIZE];
 	struct avail avail __attribute__((aligned(16)));
 	struct used used __attribute__((aligned(16)));
-	struct request req __attribute__((aligned(16)));
 };
 
 _Static_assert(sizeof(struct queue_page) <= PAGE_SIZE, "the queue fits one page");
+_Static_assert(SLOTS * sizeof(struct request) <= PAGE_SIZE, "the headers fit one page");
 
 struct vblk {
 	volatile uint8_t *regs;
 	struct queue_page *q;
+	struct request *reqs;       /* a page of SLOTS headers */
+	unsigned queued, descs;     /* requests and descriptors not yet sent */
 	uint64_t sectors;
 	bool read_only, can_flush;
 	char mount[WISP_DEVICE_MOUNT_MAX];
@@ -162,7 +165,8 @@ static int setup_queue(struct vblk *d)
 	if (reg_read(d, R_QUEUE_NUM_MAX) < QSIZE)
 		return -1;
 	d->q = page_zalloc();
-	if (!d->q)
+	d->reqs = page_zalloc();
+	if (!d->q || !d->reqs)
 		return -1;
 	/* We look at the used ring after each kick instead. */
 	d->q->avail.flags = AVAIL_F_NO_INTERRUPT;
@@ -298,7 +302,7 @@ static void set_desc(struct vblk *d, unsigned i, uint64_t pa, uint32_t len, uint
 	d->q->desc[i] = (struct desc){ pa, len, flags, (uint16_t)(i + 1) };
 }
 
-/* wisp-vmm has served the request when the kick returns; QEMU later. */
+/* wisp-vmm has served the requests when the kick returns; QEMU later. */
 static bool wait_used(struct vblk *d, uint16_t want)
 {
 	uint64_t deadline = 0;
@@ -315,72 +319,105 @@ static bool wait_used(struct vblk *d, uint16_t want)
 	}
 }
 
-/* Makes the chain at descriptor 0 available and kicks the device. */
-static int submit(struct vblk *d)
+int vblk_wait(struct vblk *d)
 {
-	uint16_t idx = d->q->avail.idx;
+	uint16_t idx = d->q->avail.idx, want = (uint16_t)(idx + d->queued);
+	int err = 0;
 
-	d->q->req.status = 0xff;
-	d->q->avail.ring[idx % QSIZE] = 0;
+	if (!d->queued)
+		return 0;
 	barrier();
-	d->q->avail.idx = (uint16_t)(idx + 1);
+	d->q->avail.idx = want;
 	barrier();
 	reg_write(d, R_QUEUE_NOTIFY, 0);
-	if (!wait_used(d, (uint16_t)(idx + 1))) {
+	if (!wait_used(d, want)) {
 		kprintf("virtio-blk %s: the device did not complete a request (status 0x%x)\n",
 			d->mount, reg_read(d, R_STATUS));
-		return -EIO;
+		err = -EIO;
 	}
-	return d->q->req.status == ST_OK ? 0 : -EIO;
+	for (unsigned k = 0; k < d->queued; k++)
+		if (d->reqs[k].status != ST_OK)
+			err = -EIO;
+	d->queued = d->descs = 0;
+	return err;
+}
+
+/* Chains header, the segments and the status byte into slot d->queued;
+ * the ring entry goes in now, the index only at vblk_wait. */
+static int add_request(struct vblk *d, uint32_t type, uint64_t sector,
+		       const struct vblk_seg *segs, unsigned nseg, bool to_device)
+{
+	struct request *r;
+	unsigned first;
+	uint64_t pa;
+	int err = 0;
+
+	if (nseg + 2 > QSIZE)
+		return -EINVAL;
+	if (d->queued == SLOTS || d->descs + nseg + 2 > QSIZE)
+		err = vblk_wait(d);
+	r = &d->reqs[d->queued];
+	pa = virt_to_phys(r);
+	first = d->descs;
+	*r = (struct request){ .type = type, .sector = sector, .status = 0xff };
+	set_desc(d, d->descs++, pa, 16, DESC_F_NEXT);
+	for (unsigned i = 0; i < nseg; i++)
+		set_desc(d, d->descs++, virt_to_phys(segs[i].buf), segs[i].len,
+			 DESC_F_NEXT | (to_device ? 0 : DESC_F_WRITE));
+	set_desc(d, d->descs++, pa + offsetof(struct request, status), 1, DESC_F_WRITE);
+	d->q->avail.ring[(uint16_t)(d->q->avail.idx + d->queued) % QSIZE] = (uint16_t)first;
+	d->queued++;
+	return err;
+}
+
+int vblk_queue(struct vblk *d, uint64_t sector, const struct vblk_seg *segs, unsigned nseg,
+	       bool write)
+{
+	uint64_t bytes = 0;
+
+	if (write && d->read_only)
+		return -EROFS;
+	for (unsigned i = 0; i < nseg; i++)
+		bytes += segs[i].len;
+	if (bytes % VBLK_SECTOR || sector > d->sectors || bytes / VBLK_SECTOR > d->sectors - sector)
+		return -EINVAL;
+	if (!bytes)
+		return 0;
+	return add_request(d, write ? T_OUT : T_IN, sector, segs, nseg, write);
 }
 
 int vblk_rw(struct vblk *d, uint64_t sector, void *buf, uint32_t nsec, bool write)
 {
-	uint64_t req = virt_to_phys(&d->q->req);
+	struct vblk_seg seg = { buf, nsec * VBLK_SECTOR };
+	int err;
 
-	if (write && d->read_only)
-		return -EROFS;
-	if (sector > d->sectors || nsec > d->sectors - sector || nsec > UINT32_MAX / VBLK_SECTOR)
+	if (nsec > UINT32_MAX / VBLK_SECTOR)
 		return -EINVAL;
-	if (!nsec)
-		return 0;
-	d->q->req.type = write ? T_OUT : T_IN;
-	d->q->req.sector = sector;
-	set_desc(d, 0, req, 16, DESC_F_NEXT);
-	set_desc(d, 1, virt_to_phys(buf), nsec * VBLK_SECTOR,
-		 DESC_F_NEXT | (write ? 0 : DESC_F_WRITE));
-	set_desc(d, 2, req + offsetof(struct request, status), 1, DESC_F_WRITE);
-	return submit(d);
+	err = vblk_queue(d, sector, &seg, 1, write);
+	return vblk_wait(d) ?: err;
 }
 
 int vblk_flush(struct vblk *d)
 {
-	uint64_t req = virt_to_phys(&d->q->req);
+	int err;
 
-	if (d->read_only || !d->can_flush)
-		return 0;
-	d->q->req.type = T_FLUSH;
-	d->q->req.sector = 0;
-	set_desc(d, 0, req, 16, DESC_F_NEXT);
-	set_desc(d, 1, req + offsetof(struct request, status), 1, DESC_F_WRITE);
-	return submit(d);
+	/* A flush covers the writes completed before it: wait for those. */
+	if ((err = vblk_wait(d)) || d->read_only || !d->can_flush)
+		return err;
+	err = add_request(d, T_FLUSH, 0, NULL, 0, false);
+	return vblk_wait(d) ?: err;
 }
 
 static int get_id(struct vblk *d, char id[ID_LEN])
 {
-	uint64_t req = virt_to_phys(&d->q->req);
-	char *buf = kzalloc(ID_LEN);
+	struct vblk_seg seg = { kzalloc(ID_LEN), ID_LEN };
 	int err;
 
-	if (!buf)
+	if (!seg.buf)
 		return -ENOMEM;
-	d->q->req.type = T_GET_ID;
-	d->q->req.sector = 0;
-	set_desc(d, 0, req, 16, DESC_F_NEXT);
-	set_desc(d, 1, virt_to_phys(buf), ID_LEN, DESC_F_NEXT | DESC_F_WRITE);
-	set_desc(d, 2, req + offsetof(struct request, status), 1, DESC_F_WRITE);
-	err = submit(d);
-	memcpy(id, buf, ID_LEN);
-	kfree(buf);
+	err = add_request(d, T_GET_ID, 0, &seg, 1, false);
+	err = vblk_wait(d) ?: err;
+	memcpy(id, seg.buf, ID_LEN);
+	kfree(seg.buf);
 	return err;
 }

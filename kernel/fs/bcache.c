@@ -2,8 +2,9 @@
  *
  * Every block is found through one hash on its number. Changes stay in
  * memory until bcache_flush (fsync, sync, unmount), which sorts the dirty
- * blocks and sends runs of neighbours as one request: each request is a
- * VM exit, so fewer and larger ones are what makes a flush cheap. */
+ * blocks of a pass, makes each run of neighbours one request (a segment
+ * per block, no copy) and sends the pass's requests together: a batch is
+ * one VM exit, so that is what makes a flush cheap. */
 #include "drivers/virtio_blk.h"
 #include "fs/bcache.h"
 #include "lib/string.h"
@@ -11,7 +12,7 @@
 
 #define BUCKETS 1024
 #define KEEP_BLOCKS 4096          /* clean blocks kept past a trim */
-#define RUN_BYTES (256 * 1024)    /* the largest request a flush sends */
+#define RUN_BLOCKS 64             /* the most blocks in one request */
 
 struct bentry {
 	uint32_t blk;
@@ -25,7 +26,6 @@ struct bcache {
 	struct vblk *disk;
 	uint32_t block_size;
 	uint32_t count;
-	uint8_t *run;             /* RUN_BYTES to gather a run in, made once */
 	struct bentry *table[BUCKETS];
 };
 
@@ -161,40 +161,34 @@ static void sort_entries(struct bentry **a, size_t n)
 	}
 }
 
-/* Writes a[0..n), consecutive blocks, as one request through buf. */
-static int write_run(struct bcache *c, struct bentry **a, size_t n, uint8_t *buf)
+/* Queues a[0..n), consecutive blocks, as one request. */
+static int queue_run(struct bcache *c, struct bentry **a, size_t n)
 {
-	int err;
+	struct vblk_seg segs[RUN_BLOCKS];
+	uint32_t per = c->block_size / VBLK_SECTOR;
 
-	if (n == 1)
-		err = transfer(c, a[0]->blk, 1, a[0]->data, true);
-	else {
-		for (size_t i = 0; i < n; i++)
-			memcpy(buf + i * c->block_size, a[i]->data, c->block_size);
-		err = transfer(c, a[0]->blk, (uint32_t)n, buf, true);
+	for (size_t i = 0; i < n; i++)
+		segs[i] = (struct vblk_seg){ a[i]->data, c->block_size };
+	return vblk_queue(c->disk, (uint64_t)a[0]->blk * per, segs, (unsigned)n, true) ? -EIO : 0;
+}
+
+/* Queues a[0..n), sorted, as runs; they count as clean from now on (a
+ * failed batch is an I/O error the caller reports). */
+static int queue_sorted(struct bcache *c, struct bentry **a, size_t n)
+{
+	int err = 0;
+
+	for (size_t i = 0, len; !err && i < n; i += len) {
+		for (len = 1; i + len < n && len < RUN_BLOCKS && a[i + len]->blk == a[i]->blk + len; len++)
+			;
+		err = queue_run(c, a + i, len);
 	}
 	for (size_t i = 0; !err && i < n; i++)
 		a[i]->dirty = false;
 	return err;
 }
 
-static int write_sorted(struct bcache *c, struct bentry **a, size_t n)
-{
-	size_t per_run = RUN_BYTES / c->block_size;
-	int err = 0;
-
-	if (!c->run && !(c->run = kmalloc(RUN_BYTES)))
-		per_run = 1;
-	for (size_t i = 0, len; !err && i < n; i += len) {
-		for (len = 1; i + len < n && len < per_run &&
-			      a[i + len]->blk == a[i]->blk + len; len++)
-			;
-		err = write_run(c, a + i, len, c->run);
-	}
-	return err;
-}
-
-static int flush_pass(struct bcache *c, unsigned pass)
+int bcache_queue(struct bcache *c, enum bcache_pass pass)
 {
 	struct bentry **dirty;
 	size_t n = 0;
@@ -208,9 +202,13 @@ static int flush_pass(struct bcache *c, unsigned pass)
 	if (!(dirty = kmalloc(n * sizeof(*dirty)))) {
 		/* Unsorted, one by one, still better than losing them. */
 		for (uint32_t i = 0; i < BUCKETS; i++)
-			for (struct bentry *e = c->table[i]; e; e = e->next)
-				if (e->pass == pass && (err = bcache_write(c, e->blk)))
+			for (struct bentry *e = c->table[i]; e; e = e->next) {
+				if (!e->dirty || e->pass != pass)
+					continue;
+				if ((err = queue_run(c, &e, 1)))
 					return err;
+				e->dirty = false;
+			}
 		return 0;
 	}
 	n = 0;
@@ -219,7 +217,7 @@ static int flush_pass(struct bcache *c, unsigned pass)
 			if (e->dirty && e->pass == pass)
 				dirty[n++] = e;
 	sort_entries(dirty, n);
-	err = write_sorted(c, dirty, n);
+	err = queue_sorted(c, dirty, n);
 	kfree(dirty);
 	return err;
 }
@@ -228,7 +226,10 @@ int bcache_flush(struct bcache *c)
 {
 	int err = 0;
 
-	for (unsigned pass = 0; pass < BCACHE_PASSES && !err; pass++)
-		err = flush_pass(c, pass);
+	for (unsigned pass = 0; pass < BCACHE_PASSES && !err; pass++) {
+		err = bcache_queue(c, pass);
+		if (vblk_wait(c->disk) && !err)
+			err = -EIO;
+	}
 	return err;
 }

@@ -67,10 +67,17 @@ struct reader {
 	uint8_t *run_dst;
 };
 
+/* Queues the pending run: read_data sends them all together. */
 static int flush_run(struct reader *r)
 {
-	int err = r->run_len ? read_blocks(r->fs, r->run_start, r->run_len, r->run_dst) : 0;
+	uint32_t per = r->fs->block_size / VBLK_SECTOR;
+	struct vblk_seg seg = { r->run_dst, r->run_len * r->fs->block_size };
+	int err = 0;
 
+	if (r->run_len && (r->run_start >= r->fs->blocks || r->run_len > r->fs->blocks - r->run_start))
+		err = -EIO;
+	else if (r->run_len)
+		err = vblk_queue(r->fs->disk, (uint64_t)r->run_start * per, &seg, 1, false) ? -EIO : 0;
 	r->run_len = 0;
 	return err;
 }
@@ -142,6 +149,8 @@ static int read_data(struct ext2_node *n, uint64_t size, uint8_t **out)
 		err = walk(&r, n->block[EXT2_DIRECT + depth - 1], depth);
 	if (!err)
 		err = flush_run(&r);
+	if (vblk_wait(n->fs->disk) && !err)
+		err = -EIO;
 	if (err) {
 		kfree(r.dst);
 		return err;
@@ -205,6 +214,7 @@ static void node_free(struct ext2_node *n)
 		}
 	n->in->fs_node = NULL;
 	kfree(n->dirty);
+	kfree(n->tail);
 	kfree(n);
 }
 
@@ -328,15 +338,17 @@ static void list_dir(struct inode *dir)
 
 /* ---------------------------------------------------- syncing, superblock */
 
-static int write_super(struct ext2 *fs)
+/* Queues the group descriptors and the superblock. */
+static int queue_super(struct ext2 *fs)
 {
+	struct vblk_seg gdt = { fs->gdt, fs->gdt_blocks * fs->block_size }, sb = { fs->sb, 1024 };
 	int err;
 
 	put32(fs->sb + SB_WTIME, (uint32_t)(vfs_now() / 1000000000));
-	err = vblk_rw(fs->disk, (uint64_t)(fs->first_data + 1) * (fs->block_size / VBLK_SECTOR),
-		      fs->gdt, fs->gdt_blocks * (fs->block_size / VBLK_SECTOR), true);
+	err = vblk_queue(fs->disk, (uint64_t)(fs->first_data + 1) * (fs->block_size / VBLK_SECTOR),
+			 &gdt, 1, true);
 	if (!err)
-		err = vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true);
+		err = vblk_queue(fs->disk, SB_OFFSET / VBLK_SECTOR, &sb, 1, true);
 	if (!err)
 		fs->sb_dirty = false;
 	return err ? -EIO : 0;
@@ -350,16 +362,22 @@ static int sync_fs(struct ext2 *fs)
 
 	if (!fs->in_use)
 		return 0;
+	/* Every file's data and the bitmaps go out as one batch. */
 	while ((n = fs->dirty)) {
 		fs->dirty = n->dnext;
 		n->on_dirty_list = false;
-		if ((e = ext2_node_write(n)) && !err)
+		if ((e = ext2_node_queue(n)) && !err)
 			err = e;
 	}
-	if ((e = bcache_flush(fs->cache)) && !err)
-		err = e;
-	if (fs->sb_dirty && (e = write_super(fs)) && !err)
-		err = e;
+	/* The counts need no order: they go out with the inodes. */
+	for (unsigned pass = 0; pass < BCACHE_PASSES; pass++) {
+		if ((e = bcache_queue(fs->cache, pass)) && !err)
+			err = e;
+		if (pass == BCACHE_INODES && fs->sb_dirty && (e = queue_super(fs)) && !err)
+			err = e;
+		if (vblk_wait(fs->disk) && !err)
+			err = -EIO;
+	}
 	if (vblk_flush(fs->disk) && !err)
 		err = -EIO;
 	bcache_trim(fs->cache);
@@ -385,7 +403,7 @@ void ext2_unmount_all(void)
 		if (!fs->in_use || sync_fs(fs))
 			continue;  /* a failed write-back leaves the disk marked unclean */
 		put16(fs->sb + SB_STATE, le16(fs->sb + SB_STATE) | STATE_CLEAN);
-		if (!write_super(fs))
+		if (!queue_super(fs))
 			vblk_flush(fs->disk);
 	}
 }

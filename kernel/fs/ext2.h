@@ -52,6 +52,7 @@ struct ext2_node {
 	bool attrs_dirty, on_dirty_list;
 	uint64_t *dirty;           /* regular files: blocks with unwritten data */
 	uint64_t dirty_bits;       /* capacity of dirty, in blocks */
+	uint8_t *tail;             /* a block: the file's last one, if partial, on its way out */
 	struct ext2_node *hnext, *dnext;
 };
 
@@ -111,6 +112,9 @@ int ext2_free_from(struct ext2_node *n, uint64_t keep);
 void ext2_node_dirty(struct ext2_node *n);
 /* Writes n's data and then its inode record into the cache. */
 int ext2_node_write(struct ext2_node *n);
+/* The same, but n's data is only queued (vblk_queue): the caller sends it
+ * before any metadata. */
+int ext2_node_queue(struct ext2_node *n);
 /* Marks [off, off+len) of a regular file to be written; -ENOSPC if the
  * disk could not take it. */
 int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len);

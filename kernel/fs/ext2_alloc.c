@@ -72,7 +72,7 @@ static int64_t take_bit(struct ext2 *fs, uint32_t group, int gd_off, uint32_t lo
 	if ((bit = find_clear(map, from, n)) == n && (bit = find_clear(map, lo, from)) == from)
 		return -1;
 	map[bit / 8] |= (uint8_t)(1u << (bit & 7));
-	bcache_dirty(fs->cache, blk, BCACHE_MAPS);
+	bcache_dirty(fs->cache, blk, BCACHE_BITMAPS);
 	return bit;
 }
 
@@ -123,7 +123,7 @@ static int clear_bit(struct ext2 *fs, uint32_t group, int gd_off, uint32_t bit)
 	if (!(map[bit / 8] & (1u << (bit & 7))))
 		return -EIO;
 	map[bit / 8] &= (uint8_t)~(1u << (bit & 7));
-	bcache_dirty(fs->cache, blk, BCACHE_MAPS);
+	bcache_dirty(fs->cache, blk, BCACHE_BITMAPS);
 	return 0;
 }
 

@@ -318,28 +318,33 @@ struct run {
 	uint32_t blk, len;
 };
 
-static int write_run(struct ext2_node *n, struct run *r, uint8_t *tail)
+/* Queues a run; the file's last block may end past its buffer and goes
+ * through n->tail, kept until the node is freed. */
+static int write_run(struct ext2_node *n, struct run *r)
 {
 	struct ext2 *fs = n->fs;
-	uint32_t per = fs->block_size / VBLK_SECTOR, whole = r->len;
-	uint64_t off = r->fblk * fs->block_size;
+	uint32_t per = fs->block_size / VBLK_SECTOR;
+	uint64_t off = r->fblk * fs->block_size, end = off + (uint64_t)r->len * fs->block_size;
 	struct inode *in = n->in;
-	int err = 0;
+	struct vblk_seg segs[2] = { { in->data + off, r->len * fs->block_size } };
+	unsigned nseg = 1;
 
-	/* The last block of the file may end past its buffer. */
-	if (off + (uint64_t)r->len * fs->block_size > in->capacity)
-		whole--;
-	if (whole)
-		err = vblk_rw(fs->disk, (uint64_t)r->blk * per, in->data + off, whole * per, true);
-	if (!err && whole < r->len) {
-		uint64_t at = off + (uint64_t)whole * fs->block_size;
+	uint8_t *tail = n->tail;
 
+	if (end > in->capacity) {
+		uint64_t at = end - fs->block_size;
+
+		if (!tail && !(tail = n->tail = kmalloc(fs->block_size)))
+			return -ENOMEM;
 		memset(tail, 0, fs->block_size);
-		memcpy(tail, in->data + at, MIN(in->size - at, fs->block_size));
-		err = vblk_rw(fs->disk, (uint64_t)(r->blk + whole) * per, tail, per, true);
+		memcpy(tail, in->data + at, in->size - at);
+		segs[0].len -= fs->block_size;
+		segs[nseg++] = (struct vblk_seg){ tail, fs->block_size };
 	}
 	r->len = 0;
-	return err ? -EIO : 0;
+	if (!segs[0].len)
+		segs[0] = segs[--nseg];
+	return vblk_queue(fs->disk, (uint64_t)r->blk * per, segs, nseg, true) ? -EIO : 0;
 }
 
 static bool all_zero(const uint8_t *p, uint64_t len)
@@ -369,14 +374,15 @@ static int map_for_write(struct ext2_node *n, uint64_t i, uint32_t prev, uint32_
 	return bmap_goal(n, i, true, prev ? prev + 1 : 0, blk);
 }
 
-static int write_data(struct ext2_node *n)
+/* Queues n's dirty blocks; the caller sends them (vblk_wait) before
+ * anything that points at them. */
+static int queue_data(struct ext2_node *n)
 {
 	struct ext2 *fs = n->fs;
 	uint64_t nblk = MIN(n->dirty_bits, ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
 	struct run r = { 0 };
 	uint32_t blk, prev = 0;
-	uint8_t *tail = kmalloc(fs->block_size);
-	int err = tail ? 0 : -ENOMEM;
+	int err = 0;
 
 	for (uint64_t i = 0; i < nblk && !err; i++) {
 		if (!test_bit(n->dirty, i)) {
@@ -392,14 +398,13 @@ static int write_data(struct ext2_node *n)
 			r.len++;
 			continue;
 		}
-		if (r.len && (err = write_run(n, &r, tail)))
+		if (r.len && (err = write_run(n, &r)))
 			break;
 		if (blk)
 			r = (struct run){ .fblk = i, .blk = blk, .len = 1 };
 	}
 	if (!err && r.len)
-		err = write_run(n, &r, tail);
-	kfree(tail);
+		err = write_run(n, &r);
 	return err;
 }
 
@@ -448,14 +453,23 @@ static int pack_inode(struct ext2_node *n, uint32_t dtime)
 	return 0;
 }
 
-int ext2_node_write(struct ext2_node *n)
+int ext2_node_queue(struct ext2_node *n)
 {
 	int err = 0;
 
 	if (S_ISREG(n->in->mode) && n->dirty && n->links)
-		err = write_data(n);
+		err = queue_data(n);
 	if (!err && n->attrs_dirty)
 		err = pack_inode(n, 0);
+	return err;
+}
+
+int ext2_node_write(struct ext2_node *n)
+{
+	int err = ext2_node_queue(n);
+
+	if (vblk_wait(n->fs->disk) && !err)
+		err = -EIO;  /* the data is on the disk before any pointer to it */
 	return err;
 }
 

@@ -81,13 +81,14 @@ def dump_log(img, tmp_path):
     return out.read_bytes() if out.exists() else b""
 
 
-def run_and_kill(run_command, img, delay):
+def run_and_kill(run_command, img, delay, errlog):
     """Starts the workload, reads acknowledgements for delay seconds, kills
     wisp with SIGKILL; returns the acknowledged record numbers."""
     argv, env = run_command(["--disk", "%s:/data" % img, "/usr/bin/python3", "-c", WORKLOAD],
                             "kvm")
-    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                         start_new_session=True)
+    with open(errlog, "wb") as err:
+        p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err,
+                             start_new_session=True)
     acked, buf = [], b""
     deadline = time.monotonic() + delay
     while (left := deadline - time.monotonic()) > 0:
@@ -102,18 +103,19 @@ def run_and_kill(run_command, img, delay):
     os.killpg(p.pid, signal.SIGKILL)
     p.wait()
     p.stdout.close()
-    assert p.returncode == -signal.SIGKILL, "wisp ended before the kill (rc %d)" % p.returncode
+    assert p.returncode == -signal.SIGKILL, "wisp ended before the kill (rc %d): %s" % (
+        p.returncode, errlog.read_text(errors="replace")[-2000:])
     return acked
 
 
 @pytest.mark.kvm
 @pytest.mark.skipif(backend_skip_reason("kvm") is not None, reason=str(backend_skip_reason("kvm")))
 def test_fsynced_records_survive_sigkill(run_command, disk, tmp_path):
-    img = disk(size_mb=32)
+    img = disk(size_mb=256)
     rng = random.Random(7)
     total_acked = 0
     for attempt in range(RUNS):
-        acked = run_and_kill(run_command, img, rng.uniform(0.05, 1.5))
+        acked = run_and_kill(run_command, img, rng.uniform(0.05, 1.5), tmp_path / "stderr")
         fsck = subprocess.run(["e2fsck", "-fy", str(img)], capture_output=True, text=True)
         assert fsck.returncode in (0, 1), "kill %d: e2fsck could not repair:\n%s" % (
             attempt, fsck.stdout)
