@@ -14,6 +14,7 @@
 #include <linux/limits.h>
 #include <linux/magic.h>
 #include <linux/stat.h>
+#include "clock.h"
 #include "drivers/virtio_blk.h"
 #include "fs/bcache.h"
 #include "fs/ext2.h"
@@ -35,6 +36,10 @@
 #define SB_WTIME 48
 #define SB_MNT_COUNT 52
 #define SB_STATE 58
+/* Unsynced changes older than this are written back without a sync, as
+ * Linux's flusher does (it waits 30 s): a crash of wisp then loses seconds
+ * of them, not a whole run's. */
+#define WRITEBACK_AGE_NS (5ull * 1000000000)
 
 /* st_dev of a disk's files: 254:0, 254:16, ... as Linux numbers vda, vdb. */
 #define DISK_DEV(index) (0xfe00 + 16 * (index))
@@ -354,8 +359,9 @@ static int queue_super(struct ext2 *fs)
 	return err ? -EIO : 0;
 }
 
-/* Data, then the metadata pointing at it, then the counts, then the host. */
-static int sync_fs(struct ext2 *fs)
+/* Data, then the metadata pointing at it, then the counts, then (if
+ * durable) the host's flush. */
+static int write_back(struct ext2 *fs, bool durable)
 {
 	struct ext2_node *n;
 	int err = 0, e;
@@ -378,13 +384,31 @@ static int sync_fs(struct ext2 *fs)
 		if (vblk_wait(fs->disk) && !err)
 			err = -EIO;
 	}
-	if (vblk_flush(fs->disk) && !err)
+	if ((durable ? vblk_flush(fs->disk) : vblk_wait(fs->disk)) && !err)
 		err = -EIO;
 	bcache_trim(fs->cache);
 	if (err)
 		kprintf("ext2 %s: writing back failed (%s)\n", vblk_mount(fs->disk),
 			err == -ENOSPC ? "disk full" : err == -ENOMEM ? "out of memory" : "I/O error");
 	return err;
+}
+
+static int sync_fs(struct ext2 *fs)
+{
+	return write_back(fs, true);
+}
+
+uint64_t ext2_write_back_old(void)
+{
+	uint64_t next = 0;
+
+	for (struct ext2 *fs = mounted; fs; fs = fs->next) {
+		if (fs->dirty && clock_monotonic_ns() - fs->dirty_since >= WRITEBACK_AGE_NS)
+			write_back(fs, false);
+		if (fs->dirty && (!next || fs->dirty_since + WRITEBACK_AGE_NS < next))
+			next = fs->dirty_since + WRITEBACK_AGE_NS;
+	}
+	return next;
 }
 
 int ext2_sync_all(void)

@@ -33,6 +33,7 @@ struct ext2 {
 	 * later fsync. */
 	uint64_t pending;
 	struct ext2_node *dirty;   /* nodes with unwritten data or attributes */
+	uint64_t dirty_since;      /* monotonic ns: when the list last became non-empty */
 	struct ext2_node *nodes[EXT2_NODE_BUCKETS];  /* by inode number */
 	unsigned index;            /* of the disk: /dev/vda is 0 */
 	struct ext2 *next;         /* all mounted file systems */

@@ -6,6 +6,7 @@
  * written in order lands in order. A dirty block that is unmapped and all
  * zeros stays a hole: sparse files cost nothing. */
 #include <linux/stat.h>
+#include "clock.h"
 #include "drivers/virtio_blk.h"
 #include "fs/bcache.h"
 #include "fs/ext2.h"
@@ -87,6 +88,8 @@ void ext2_node_dirty(struct ext2_node *n)
 {
 	n->attrs_dirty = true;
 	if (!n->on_dirty_list) {
+		if (!n->fs->dirty)
+			n->fs->dirty_since = clock_monotonic_ns();
 		n->on_dirty_list = true;
 		n->dnext = n->fs->dirty;
 		n->fs->dirty = n;

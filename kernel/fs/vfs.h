@@ -171,6 +171,10 @@ void ext2_mount_all(void);
 /* The mount point of the i-th mounted disk, or NULL past the last; *disk
  * is its index (/dev/vda is 0). */
 const char *ext2_mounted(unsigned i, unsigned *disk, bool *writable);
+/* On the way back to user mode or going idle (no change to any file
+ * system is half made): writes back what has been dirty for a few seconds.
+ * Returns when the rest will be due (monotonic ns), 0 if nothing is dirty. */
+uint64_t ext2_write_back_old(void);
 /* sync(2): writes everything back to every disk. */
 int ext2_sync_all(void);
 /* Before the VM ends: writes everything back and marks the file systems

@@ -207,6 +207,7 @@ void proc_before_user(void)
 	struct task *t = current_task();
 
 	trap_run_deferred();
+	ext2_write_back_old();
 	if (t->proc->exiting) {
 		task_unlink(t);
 		sched_wakeup(&t->proc->threads);

@@ -3,6 +3,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
 #include "clock.h"
+#include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -239,13 +240,18 @@ static void switch_to(struct task *next)
 static void idle(void)
 {
 	uint64_t interval, next = wake_expired(), timer = signal_next_timer_ns(&interval), now;
+	uint64_t write_back = ext2_write_back_old();
 
 	if (runq_head)
 		return;
 	if (timer && (!next || timer < next))
 		next = timer;
+	if (!next && write_back)
+		ext2_sync_all();  /* what the program wrote is not lost with it */
 	if (!next)
 		panic("every task is blocked and none has a timeout: deadlock");
+	if (write_back && write_back < next)
+		next = write_back;  /* an idle VM still writes its files back */
 	now = clock_monotonic_ns();
 	if (next > now)  /* a signal timer may be due already */
 		platform->sleep_ns(next - now);

@@ -3,7 +3,8 @@ the guest writes fsynced records to an ext2 disk (and churns other files
 with writes, renames and unlinks). Afterwards e2fsck must be able to
 repair the image, and every record the guest acknowledged (printed after
 its fsync returned) must be in the log, whole and in order. 20 kill
-points; each run first recovers the log the way a database would."""
+points; each run first recovers the log the way a database would. Also:
+O_DSYNC writes and the idle write-back reach the image while the VM runs."""
 
 import os
 import random
@@ -74,9 +75,11 @@ def records(data):
     return out
 
 
-def dump_log(img, tmp_path):
-    out = tmp_path / "log"
-    subprocess.run(["debugfs", "-R", "dump /log %s" % out, str(img)],
+def dump(img, path, tmp_path):
+    """A file of the image as debugfs reads it (b"" if missing)."""
+    out = tmp_path / "dumped"
+    out.unlink(missing_ok=True)
+    subprocess.run(["debugfs", "-R", "dump %s %s" % (path, out), str(img)],
                    capture_output=True, check=True)
     return out.read_bytes() if out.exists() else b""
 
@@ -120,10 +123,54 @@ def test_fsynced_records_survive_sigkill(run_command, disk, tmp_path):
         assert fsck.returncode in (0, 1), "kill %d: e2fsck could not repair:\n%s" % (
             attempt, fsck.stdout)
         assert_fsck_clean(img)
-        on_disk = records(dump_log(img, tmp_path))
+        on_disk = records(dump(img, "/log", tmp_path))
         missing = sorted(set(acked) - set(on_disk))
         assert not missing, "kill %d: acknowledged records lost or damaged: %s\n%s" % (
             attempt, missing[:10], fsck.stdout)
         total_acked += len(acked)
     # The kills must have hit while records were being written.
     assert total_acked > RUNS, total_acked
+
+
+SYNC_AND_IDLE = r"""
+import os, time
+fd = os.open('/data/dsync', os.O_WRONLY | os.O_CREAT | os.O_DSYNC)
+os.write(fd, b'written with O_DSYNC\n')
+print('dsync', flush=True)
+with open('/data/lazy', 'w') as f:
+    f.write('written, never synced\n')
+print('lazy', flush=True)
+time.sleep(60)
+"""
+
+
+def read_until(p, want, timeout):
+    deadline, buf = time.monotonic() + timeout, b""
+    while want not in buf and (left := deadline - time.monotonic()) > 0:
+        if select.select([p.stdout], [], [], left)[0]:
+            buf += os.read(p.stdout.fileno(), 4096) or b"\0"
+    return want in buf
+
+
+@pytest.mark.kvm
+@pytest.mark.skipif(backend_skip_reason("kvm") is not None, reason=str(backend_skip_reason("kvm")))
+def test_o_dsync_and_idle_write_back_reach_the_image_while_running(run_command, disk, tmp_path):
+    """An O_DSYNC write is in the image when write() returns; an unsynced
+    one within seconds even while the VM sits idle (the write-back after
+    5 s), so a SIGKILL then loses neither."""
+    img = disk()
+    argv, env = run_command(["--disk", "%s:/data" % img, "/usr/bin/python3", "-c",
+                             SYNC_AND_IDLE], "kvm")
+    p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                         start_new_session=True)
+    try:
+        assert read_until(p, b"lazy\n", 30), "the guest program did not start"
+        assert dump(img, "/dsync", tmp_path) == b"written with O_DSYNC\n"
+        deadline = time.monotonic() + 10
+        while dump(img, "/lazy", tmp_path) != b"written, never synced\n":
+            assert time.monotonic() < deadline, "unsynced data never reached the image"
+            time.sleep(0.5)
+    finally:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+        p.stdout.close()
