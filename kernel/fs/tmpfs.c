@@ -388,11 +388,19 @@ static int data_reserve(struct inode *in, uint64_t cap)
 		p = kmalloc(ncap);
 		if (p)
 			memcpy(p, in->data, in->size);
-	} else {
-		p = krealloc(in->data, ncap);
+	} else if (!(p = krealloc(in->data, ncap)) && ncap > cap) {
+		/* Near the end of memory, growing by only what is asked may fit. */
+		p = krealloc(in->data, ncap = cap);
 	}
-	if (!p)
+	if (!p) {
+		static bool told;
+
+		if (in->hooks && !told)  /* ENOSPC would point at the disk */
+			kprintf("out of guest memory for a file on a disk (open files are held in "
+				"memory): try a larger --mem\n");
+		told |= in->hooks != NULL;
 		return -ENOSPC;
+	}
 	in->data = p;
 	in->capacity = ncap;
 	in->borrowed = false;

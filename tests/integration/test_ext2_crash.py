@@ -87,8 +87,9 @@ def dump(img, path, tmp_path):
 def run_and_kill(run_command, img, delay, errlog):
     """Starts the workload, reads acknowledgements for delay seconds, kills
     wisp with SIGKILL; returns the acknowledged record numbers."""
-    argv, env = run_command(["--disk", "%s:/data" % img, "/usr/bin/python3", "-c", WORKLOAD],
-                            "kvm")
+    # The log is held in guest memory and grows to tens of MiB.
+    argv, env = run_command(["--mem", "1G", "--disk", "%s:/data" % img, "/usr/bin/python3",
+                             "-c", WORKLOAD], "kvm")
     with open(errlog, "wb") as err:
         p = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=err,
                              start_new_session=True)
