@@ -131,18 +131,21 @@ integration: all test-progs
 test: all $(UNIT_BINS) test-progs
 	$(PYTHON) -m pytest -q -rfEs tests
 
-# ---- benchmarks: bench/boot.py, and bench/micro.py with bench/progs/*.c ----
+# ---- benchmarks: bench/boot.py, and bench/micro.py and bench/disk.py with
+# bench/progs/*.c ----
 BENCH_BINS := $(patsubst bench/progs/%.c,$(BUILD)/bench/%,$(wildcard bench/progs/*.c))
 
 $(BUILD)/bench/%: bench/progs/%.c bench/progs/bench.h
 	@mkdir -p $(dir $@)
 	musl-gcc -O2 -Wall -Wextra -static -o $@ $<
 
-# BENCH_ARGS="--runs 50 --write": both scripts take --runs and --write
-# (micro.py also --reps); they measure the binaries in $(BUILD).
+# BENCH_ARGS="--runs 50 --write": all three scripts take --runs and --write
+# (micro.py and disk.py also --reps); they measure the binaries in $(BUILD).
+# disk.py (storage, issue 7) writes its files and images under /tmp.
 bench: all $(BUILD)/tests/progs/hello-musl-static $(BENCH_BINS)
 	WISP_BUILD=$(BUILD) $(PYTHON) bench/boot.py $(BENCH_ARGS)
 	WISP_BUILD=$(BUILD) $(PYTHON) bench/micro.py $(BENCH_ARGS)
+	WISP_BUILD=$(BUILD) $(PYTHON) bench/disk.py $(BENCH_ARGS)
 
 # The compatibility report (docs/compat.md); failing cases do not fail it.
 compat: all
