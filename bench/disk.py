@@ -27,8 +27,8 @@ with the ratios wisp/native:
 
 diskio times its own calls with clock_gettime(CLOCK_MONOTONIC), so VM boot
 is excluded; each of its cells is the median of --reps rounds (default 3),
-each round on a fresh image (mke2fs -t ext2, 256M) and a fresh native
-file. sqlite3 is the median over --runs pairs (default 10, after a warm-up
+each round on a fresh image (mke2fs -t ext2, 1G: 4 KiB blocks, as mke2fs
+makes them from 512M on) and a fresh native file. sqlite3 is the median over --runs pairs (default 10, after a warm-up
 pair) of an N-insert run and a 0-insert run, each pair giving
 N / (t_N - t_0). Data is never all zeros (wisp keeps zero blocks as holes).
 
@@ -70,7 +70,7 @@ BEGIN = "<!-- bench/disk.py: begin -->"
 END = "<!-- bench/disk.py: end -->"
 MICRO_END = "<!-- bench/micro.py: end -->"
 TIMEOUT = 300
-IMAGE_SIZE = "256M"
+IMAGE_SIZE = "1G"
 MOUNT = "/bench"
 RAND_N = 2000
 FSYNC_N = 200

@@ -343,20 +343,31 @@ static void list_dir(struct inode *dir)
 
 /* ---------------------------------------------------- syncing, superblock */
 
-/* Queues the group descriptors and the superblock. */
+/* Queues the group descriptors: their free counts must match the bitmaps
+ * for e2fsck. */
+static int queue_gdt(struct ext2 *fs)
+{
+	struct vblk_seg gdt = { fs->gdt, fs->gdt_blocks * fs->block_size };
+	int err = vblk_queue(fs->disk, (uint64_t)(fs->first_data + 1) * (fs->block_size / VBLK_SECTOR),
+			     &gdt, 1, true);
+
+	if (!err)
+		fs->gdt_dirty = false;
+	return err ? -EIO : 0;
+}
+
+/* The superblock's free counts may lag behind, as Linux's ext2 lets them
+ * (e2fsck recounts them silently): it is written when the disk is marked
+ * in use and at the unmount, not at every sync. */
 static int queue_super(struct ext2 *fs)
 {
-	struct vblk_seg gdt = { fs->gdt, fs->gdt_blocks * fs->block_size }, sb = { fs->sb, 1024 };
-	int err;
+	struct vblk_seg sb = { fs->sb, 1024 };
+	int err = queue_gdt(fs);
 
 	put32(fs->sb + SB_WTIME, (uint32_t)(vfs_now() / 1000000000));
-	err = vblk_queue(fs->disk, (uint64_t)(fs->first_data + 1) * (fs->block_size / VBLK_SECTOR),
-			 &gdt, 1, true);
-	if (!err)
-		err = vblk_queue(fs->disk, SB_OFFSET / VBLK_SECTOR, &sb, 1, true);
-	if (!err)
-		fs->sb_dirty = false;
-	return err ? -EIO : 0;
+	if (!err && vblk_queue(fs->disk, SB_OFFSET / VBLK_SECTOR, &sb, 1, true))
+		err = -EIO;
+	return err;
 }
 
 /* Data, then the metadata pointing at it, then the counts, then (if
@@ -379,7 +390,7 @@ static int write_back(struct ext2 *fs, bool durable)
 	for (unsigned pass = 0; pass < BCACHE_PASSES; pass++) {
 		if ((e = bcache_queue(fs->cache, pass)) && !err)
 			err = e;
-		if (pass == BCACHE_INODES && fs->sb_dirty && (e = queue_super(fs)) && !err)
+		if (pass == BCACHE_INODES && fs->gdt_dirty && (e = queue_gdt(fs)) && !err)
 			err = e;
 		if (vblk_wait(fs->disk) && !err)
 			err = -EIO;

@@ -27,7 +27,7 @@ struct ext2 {
 	bool in_use;               /* marked so on the disk: changes began */
 	uint8_t *sb;               /* the superblock as on disk (1024 bytes) */
 	uint8_t *gdt;              /* the group descriptors as on disk */
-	bool sb_dirty;             /* sb or gdt changed since the last flush */
+	bool gdt_dirty;            /* group counts changed since the last sync */
 	/* Blocks that dirty file data will need at write-back (ext2_inode.c):
 	 * counted against the free blocks so that write() gets ENOSPC, not a
 	 * later fsync. */

@@ -32,7 +32,7 @@ static void count(struct ext2 *fs, uint32_t group, int gd_off, int sb_off, int d
 	put16(gd + gd_off, (uint16_t)(le16(gd + gd_off) + delta));
 	if (sb_off >= 0)
 		put32(fs->sb + sb_off, le32(fs->sb + sb_off) + (uint32_t)delta);
-	fs->sb_dirty = true;
+	fs->gdt_dirty = true;
 }
 
 static uint8_t *bitmap(struct ext2 *fs, uint32_t group, int gd_off, uint32_t *blk, int *err)
