@@ -20,6 +20,7 @@
 #include "disk.h"
 #include "image.h"
 #include "imgcache.h"
+#include "ioeventfd.h"
 #include "kvm.h"
 #include "qemu.h"
 #include "vcpu.h"
@@ -47,6 +48,7 @@ struct job {
 	struct disk disks[CLI_DISKS_MAX];
 	struct virtio_blk blks[CLI_DISKS_MAX];
 	struct virtio_mmio_dev *mmio[CLI_DISKS_MAX];
+	struct ioeventfd kicks[CLI_DISKS_MAX];  /* each disk's QueueNotify */
 	struct wisp_device devices[CLI_DISKS_MAX];
 	unsigned ndisks;
 };
@@ -330,7 +332,10 @@ static void close_disks(struct job *j)
 	j->ndisks = 0;
 }
 
-/* Disk i is virtio-mmio device i. */
+/* Disk i is virtio-mmio device i. Its requests are served by a thread of
+ * its own, woken through an ioeventfd, so that the vCPU does not wait in
+ * wisp-vmm for the host's I/O; where KVM has no ioeventfds, the vCPU loop
+ * serves them as MMIO exits. */
 static void attach_disks(struct job *j, struct vm *vm, struct hc_ctx *hc)
 {
 	for (unsigned i = 0; i < j->ndisks; i++) {
@@ -340,6 +345,8 @@ static void attach_disks(struct job *j, struct vm *vm, struct hc_ctx *hc)
 		j->mmio[i] = &j->blks[i].mmio;
 		memset(d, 0, sizeof(*d));
 		d->mmio_base = WISP_VIRTIO_MMIO_BASE + i * WISP_VIRTIO_MMIO_STRIDE;
+		ioeventfd_start(&j->kicks[i], vm->vm_fd, d->mmio_base + VIRTIO_MMIO_QUEUE_NOTIFY, 4,
+				virtio_mmio_kick, j->mmio[i]);
 		d->virtio_id = VIRTIO_ID_BLOCK;
 		d->flags = j->disks[i].read_only ? WISP_DEVICE_F_READ_ONLY : 0;
 		snprintf(d->mount, sizeof(d->mount), "%s", j->disks[i].mount);
@@ -348,10 +355,12 @@ static void attach_disks(struct job *j, struct vm *vm, struct hc_ctx *hc)
 	hc->nmmio = j->ndisks;
 }
 
-static void detach_disks(struct job *j)
+static void detach_disks(struct job *j, struct vm *vm)
 {
-	for (unsigned i = 0; i < j->ndisks; i++)
+	for (unsigned i = 0; i < j->ndisks; i++) {
+		ioeventfd_stop(&j->kicks[i], vm->vm_fd);
 		virtio_blk_destroy(&j->blks[i]);
+	}
 }
 
 static int run_vm(struct job *j, struct kvm_mem *ram)
@@ -376,7 +385,7 @@ static int run_vm(struct job *j, struct kvm_mem *ram)
 		}
 		vcpu_destroy(&cpu);
 	}
-	detach_disks(j);
+	detach_disks(j, &vm);
 	kvm_vm_destroy(&vm);
 	return rc;
 }

@@ -91,15 +91,20 @@ static uint32_t used_len(uint16_t slot)
 	return v;
 }
 
+static void make_available(uint16_t head)
+{
+	memcpy(ram + AVAIL + 4 + 2 * (avail_idx % QSIZE), &head, 2);
+	avail_idx++;
+	memcpy(ram + AVAIL + 2, &avail_idx, 2);
+}
+
 /* Makes the chain at head available and kicks the queue; returns whether
  * the device used it. */
 static int submit(uint16_t head)
 {
 	uint16_t before = used_idx();
 
-	memcpy(ram + AVAIL + 4 + 2 * (avail_idx % QSIZE), &head, 2);
-	avail_idx++;
-	memcpy(ram + AVAIL + 2, &avail_idx, 2);
+	make_available(head);
 	wr(VIRTIO_MMIO_QUEUE_NOTIFY, 0);
 	return used_idx() != before;
 }
@@ -341,6 +346,36 @@ static void test_event_idx(void)
 	close_device();
 }
 
+static void *kick_thread(void *dev)
+{
+	virtio_mmio_kick(dev);
+	return NULL;
+}
+
+/* The device thread's path: a kick from another thread, without a write to
+ * QueueNotify, serves what the driver made available. */
+static void test_kick_from_a_thread(void)
+{
+	uint16_t before;
+	pthread_t t;
+
+	open_device(false);
+	driver_init(VIRTIO_F_VERSION_1, QSIZE, DESC);
+	before = used_idx();
+	put_hdr(DATA - 0x200, VIRTIO_BLK_T_IN, 2);
+	set_desc(0, DATA - 0x200, 16, VRING_DESC_F_NEXT, 1);
+	set_desc(1, DATA, 512, VRING_DESC_F_NEXT | VRING_DESC_F_WRITE, 2);
+	set_desc(2, DATA - 0x100, 1, VRING_DESC_F_WRITE, 0);
+	ram[DATA - 0x100] = 0xff;
+	make_available(0);
+	CHECK(pthread_create(&t, NULL, kick_thread, &blk.mmio) == 0);
+	CHECK(pthread_join(t, NULL) == 0);
+	CHECK(used_idx() == (uint16_t)(before + 1));
+	CHECK(ram[DATA - 0x100] == VIRTIO_BLK_S_OK);
+	CHECK(ram[DATA] == disk_byte(1024));
+	close_device();
+}
+
 int main(void)
 {
 	ram = aligned_alloc(4096, RAM_SIZE);
@@ -352,6 +387,7 @@ int main(void)
 	test_read_only();
 	test_hostile_guest();
 	test_event_idx();
+	test_kick_from_a_thread();
 	free(ram);
 	return check_report();
 }

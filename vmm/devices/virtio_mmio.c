@@ -175,6 +175,17 @@ void virtio_mmio_write(struct virtio_mmio_dev *d, uint64_t off, const void *data
 	pthread_mutex_unlock(&d->lock);
 }
 
+void virtio_mmio_kick(void *dev)
+{
+	struct virtio_mmio_dev *d = dev;
+
+	pthread_mutex_lock(&d->lock);
+	for (unsigned q = 0; q < d->ops->queues; q++)
+		if (virtio_mmio_queue(d, q))
+			d->ops->notify(d, q);
+	pthread_mutex_unlock(&d->lock);
+}
+
 struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *d, unsigned q)
 {
 	if (q >= d->ops->queues || !d->q[q].ready || !(d->status & VIRTIO_STATUS_DRIVER_OK) ||

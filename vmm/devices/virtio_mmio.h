@@ -98,6 +98,9 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *d);
  * offsets and sizes read as 0 and are ignored on write, as on hardware. */
 void virtio_mmio_read(struct virtio_mmio_dev *d, uint64_t off, void *data, unsigned len);
 void virtio_mmio_write(struct virtio_mmio_dev *d, uint64_t off, const void *data, unsigned len);
+/* A notification of any of the device's queues, from a thread that serves
+ * them (an ioeventfd on QueueNotify). */
+void virtio_mmio_kick(void *dev);
 /* For the device type, lock held: its queue q, NULL unless the driver set it
  * up and the device is live (DRIVER_OK, not broken). */
 struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *d, unsigned q);
