@@ -210,34 +210,32 @@ static int64_t serve(struct virtio_blk *b, const struct virtq_chain *c)
 	return (int64_t)written + 1;
 }
 
-/* Takes chains until none is left and the driver has been told to notify
- * for the next one: no notification can be lost in between (2.7.10). */
+/* Serves the chains the driver has made available (the transport asks
+ * for the next notification, virtio_mmio.c). */
 static void blk_notify(struct virtio_mmio_dev *d, unsigned qi)
 {
 	struct virtio_blk *b = d->priv;
+	struct virtq *q = virtio_mmio_queue(d, qi);
 	struct virtq_chain c;
-	struct virtq *q;
 	const char *why;
 	int rc;
 
-	while ((q = virtio_mmio_queue(d, qi))) {
-		while ((rc = virtq_pop(q, d->mem, &c, &why)) > 0) {
-			int64_t len = serve(b, &c);
+	if (!q)
+		return;
+	while ((rc = virtq_pop(q, d->mem, &c, &why)) > 0) {
+		int64_t len = serve(b, &c);
 
-			if (len < 0) {
-				virtio_mmio_fail(d, "request without a status byte");
-				return;
-			}
-			virtq_push(q, c.head, (uint32_t)len);
-		}
-		if (rc < 0) {
-			virtio_mmio_fail(d, why);
+		if (len < 0) {
+			virtio_mmio_fail(d, "request without a status byte");
 			return;
 		}
-		virtio_mmio_signal(d, qi);
-		if (!virtq_arm_notify(q))
-			return;
+		virtq_push(q, c.head, (uint32_t)len);
 	}
+	if (rc < 0) {
+		virtio_mmio_fail(d, why);
+		return;
+	}
+	virtio_mmio_signal(d, qi);
 }
 
 static const struct virtio_dev_ops blk_ops = {

@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #define VENDOR_ID 0x70736977u  /* "wisp" */
 
@@ -124,6 +125,18 @@ static void write_queue_reg(struct virtio_mmio_dev *d, uint64_t off, uint32_t v)
 	}
 }
 
+/* Serves queue q until none is left and the driver has been told to
+ * notify for the next chain: no notification can be lost in between
+ * (2.7.10). */
+static void serve_and_arm(struct virtio_mmio_dev *d, unsigned q)
+{
+	struct virtq *vq;
+
+	do
+		d->ops->notify(d, q);
+	while ((vq = virtio_mmio_queue(d, q)) && virtq_arm_notify(vq));
+}
+
 static void write_reg(struct virtio_mmio_dev *d, uint64_t off, uint32_t v)
 {
 	switch (off) {
@@ -136,8 +149,8 @@ static void write_reg(struct virtio_mmio_dev *d, uint64_t off, uint32_t v)
 		break;
 	case VIRTIO_MMIO_QUEUE_SEL: d->queue_sel = v; break;
 	case VIRTIO_MMIO_QUEUE_NOTIFY:
-		if (v < d->ops->queues && virtio_mmio_queue(d, v))
-			d->ops->notify(d, v);
+		if (v < d->ops->queues)
+			serve_and_arm(d, v);
 		break;
 	case VIRTIO_MMIO_INTERRUPT_ACK: d->int_status &= ~v; break;
 	case VIRTIO_MMIO_STATUS: set_status(d, v); break;
@@ -175,15 +188,46 @@ void virtio_mmio_write(struct virtio_mmio_dev *d, uint64_t off, const void *data
 	pthread_mutex_unlock(&d->lock);
 }
 
-void virtio_mmio_kick(void *dev)
+/* Serves every queue once; with arm, asks for the next notification.
+ * Returns whether more is waiting already. */
+static bool serve_queues(struct virtio_mmio_dev *d, bool arm)
 {
-	struct virtio_mmio_dev *d = dev;
+	bool more = false;
+	struct virtq *vq;
 
 	pthread_mutex_lock(&d->lock);
-	for (unsigned q = 0; q < d->ops->queues; q++)
-		if (virtio_mmio_queue(d, q))
-			d->ops->notify(d, q);
+	for (unsigned q = 0; q < d->ops->queues; q++) {
+		d->ops->notify(d, q);
+		if ((vq = virtio_mmio_queue(d, q)))
+			more |= arm ? virtq_arm_notify(vq) : virtq_pending(vq);
+	}
 	pthread_mutex_unlock(&d->lock);
+	return more;
+}
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
+}
+
+void virtio_mmio_kick(void *dev)
+{
+	uint64_t until = now_ns() + VIRTIO_MMIO_POLL_NS;
+
+	/* A sync is a few batches in a row, microseconds apart: looking for
+	 * the next one for a moment saves waking this thread for each, and,
+	 * as notifications are not asked for meanwhile (EVENT_IDX), the
+	 * driver's kick too. */
+	for (;;) {
+		if (serve_queues(dev, false))
+			until = now_ns() + VIRTIO_MMIO_POLL_NS;
+		else if (now_ns() >= until && !serve_queues(dev, true))
+			return;
+		__builtin_ia32_pause();
+	}
 }
 
 struct virtq *virtio_mmio_queue(struct virtio_mmio_dev *d, unsigned q)

@@ -61,7 +61,8 @@ struct virtio_dev_ops {
 	uint32_t device_id;
 	unsigned queues;                 /* up to VIRTIO_MMIO_QUEUES_MAX */
 	uint64_t features;               /* device-specific bits */
-	/* The driver kicked queue q (called with the device lock held). */
+	/* Serves what the driver made available on queue q (called with the
+	 * device lock held); the transport asks for the next notification. */
 	void (*notify)(struct virtio_mmio_dev *d, unsigned q);
 };
 
@@ -99,7 +100,9 @@ void virtio_mmio_destroy(struct virtio_mmio_dev *d);
 void virtio_mmio_read(struct virtio_mmio_dev *d, uint64_t off, void *data, unsigned len);
 void virtio_mmio_write(struct virtio_mmio_dev *d, uint64_t off, const void *data, unsigned len);
 /* A notification of any of the device's queues, from a thread that serves
- * them (an ioeventfd on QueueNotify). */
+ * them (an ioeventfd on QueueNotify); it looks for more work for
+ * VIRTIO_MMIO_POLL_NS before it returns. */
+#define VIRTIO_MMIO_POLL_NS 50000
 void virtio_mmio_kick(void *dev);
 /* For the device type, lock held: its queue q, NULL unless the driver set it
  * up and the device is live (DRIVER_OK, not broken). */

@@ -123,6 +123,12 @@ bool virtq_need_interrupt(struct virtq *q)
 	return (uint16_t)(now - event - 1) < (uint16_t)(now - old);
 }
 
+bool virtq_pending(const struct virtq *q)
+{
+	return q->size && !q->broken &&
+	       __atomic_load_n(&q->avail[AVAIL_IDX], __ATOMIC_ACQUIRE) != q->last_avail;
+}
+
 bool virtq_arm_notify(struct virtq *q)
 {
 	if (!q->size || q->broken)

@@ -74,5 +74,8 @@ bool virtq_need_interrupt(struct virtq *q);
  * the ones taken so far. Returns true if some were added meanwhile, so the
  * caller takes them instead of waiting for a notification that won't come. */
 bool virtq_arm_notify(struct virtq *q);
+/* Whether the driver has made chains available that the device has not
+ * taken yet. */
+bool virtq_pending(const struct virtq *q);
 
 #endif
