@@ -372,9 +372,9 @@ static int queue_super(struct ext2 *fs)
 
 /* Data, then the metadata pointing at it, then the counts, then (if
  * durable) the host's flush. */
-static int write_back(struct ext2 *fs, bool durable)
+static int write_back(struct ext2 *fs, bool durable, bool datasync)
 {
-	struct ext2_node *n;
+	struct ext2_node *n, *left = NULL;
 	int err = 0, e;
 
 	if (!fs->in_use)
@@ -383,9 +383,15 @@ static int write_back(struct ext2 *fs, bool durable)
 	while ((n = fs->dirty)) {
 		fs->dirty = n->dnext;
 		n->on_dirty_list = false;
-		if ((e = ext2_node_queue(n)) && !err)
+		if ((e = ext2_node_queue(n, datasync)) && !err)
 			err = e;
+		if (n->attrs_dirty && !n->on_dirty_list) {  /* left for later by datasync */
+			n->on_dirty_list = true;
+			n->dnext = left;
+			left = n;
+		}
 	}
+	fs->dirty = left;
 	/* The counts need no order: they go out with the inodes. */
 	for (unsigned pass = 0; pass < BCACHE_PASSES; pass++) {
 		if ((e = bcache_queue(fs->cache, pass)) && !err)
@@ -406,7 +412,7 @@ static int write_back(struct ext2 *fs, bool durable)
 
 static int sync_fs(struct ext2 *fs)
 {
-	return write_back(fs, true);
+	return write_back(fs, true, false);
 }
 
 uint64_t ext2_write_back_old(void)
@@ -415,7 +421,7 @@ uint64_t ext2_write_back_old(void)
 
 	for (struct ext2 *fs = mounted; fs; fs = fs->next) {
 		if (fs->dirty && clock_monotonic_ns() - fs->dirty_since >= WRITEBACK_AGE_NS)
-			write_back(fs, false);
+			write_back(fs, false, false);
 		if (fs->dirty && (!next || fs->dirty_since + WRITEBACK_AGE_NS < next))
 			next = fs->dirty_since + WRITEBACK_AGE_NS;
 	}
@@ -645,7 +651,11 @@ static int ext2_write(struct inode *in, uint64_t off, uint64_t len)
 	 * the zeros it now reads as. */
 	if (off + len > in->size && in->size % bs && (err = ext2_data_dirty(n, in->size, 1)))
 		return err;
-	return ext2_data_dirty(n, off, len);
+	if ((err = ext2_data_dirty(n, off, len)))
+		return err;
+	if (off + len > in->size)
+		ext2_node_dirty(n);  /* the size */
+	return 0;
 }
 
 static int ext2_truncate(struct inode *in, uint64_t size)
@@ -672,12 +682,12 @@ static void ext2_setattr(struct inode *in)
 	struct ext2_node *n = node_of(in);
 
 	if (!begin_change(n->fs))
-		ext2_node_dirty(n);
+		ext2_node_touch(n);
 }
 
-static int ext2_sync(struct inode *in)
+static int ext2_sync(struct inode *in, bool datasync)
 {
-	return sync_fs(node_of(in)->fs);
+	return write_back(node_of(in)->fs, true, datasync);
 }
 
 static void ext2_statfs(struct inode *in, struct statfs *sf)

@@ -51,6 +51,7 @@ struct ext2_node {
 	uint64_t dir_size;         /* directories: i_size */
 	bool listed;               /* directories: entries in the tree */
 	bool attrs_dirty, on_dirty_list;
+	bool map_dirty;            /* size, links or block map: fdatasync writes them */
 	uint64_t *dirty;           /* regular files: blocks with unwritten data */
 	uint64_t dirty_bits;       /* capacity of dirty, in blocks */
 	uint8_t *tail;             /* a block: the file's last one, if partial, on its way out */
@@ -109,13 +110,18 @@ uint8_t *ext2_inode_raw(struct ext2 *fs, uint32_t ino, uint32_t *blk, int *err);
 int ext2_bmap(struct ext2_node *n, uint64_t fblk, bool alloc, uint32_t *out);
 /* Frees every block of the file from block keep on. */
 int ext2_free_from(struct ext2_node *n, uint64_t keep);
-/* Puts n on the list of nodes the next sync writes. */
+/* Puts n on the list of nodes the next sync writes: its record changed
+ * in what reading its data depends on (size, block map, links). */
 void ext2_node_dirty(struct ext2_node *n);
+/* The same for a change fdatasync may leave for later (times, mode,
+ * owner). */
+void ext2_node_touch(struct ext2_node *n);
 /* Writes n's data and then its inode record into the cache. */
 int ext2_node_write(struct ext2_node *n);
 /* The same, but n's data is only queued (vblk_queue): the caller sends it
- * before any metadata. */
-int ext2_node_queue(struct ext2_node *n);
+ * before any metadata. With datasync, a record whose only changes are
+ * times, mode or owner stays dirty. */
+int ext2_node_queue(struct ext2_node *n, bool datasync);
 /* Marks [off, off+len) of a regular file to be written; -ENOSPC if the
  * disk could not take it. */
 int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len);

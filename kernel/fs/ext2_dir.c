@@ -102,8 +102,11 @@ static int find(struct ext2_node *dir, const char *name, size_t len, struct plac
 static void changed(struct ext2_node *dir, uint32_t blk)
 {
 	bcache_dirty(dir->fs->cache, blk, BCACHE_NAMES);
-	dir->flags &= ~INDEX_FL;
-	ext2_node_dirty(dir);
+	if (dir->flags & INDEX_FL) {
+		dir->flags &= ~INDEX_FL;
+		ext2_node_dirty(dir);
+	}
+	ext2_node_touch(dir);  /* its times; a new block dirtied its map already */
 }
 
 static void fill(struct ext2 *fs, uint8_t *e, uint32_t ino, const char *name, size_t len,

@@ -86,6 +86,12 @@ int ext2_fresh_block(struct ext2 *fs, uint32_t blk, enum bcache_pass pass)
 
 void ext2_node_dirty(struct ext2_node *n)
 {
+	n->map_dirty = true;
+	ext2_node_touch(n);
+}
+
+void ext2_node_touch(struct ext2_node *n)
+{
 	n->attrs_dirty = true;
 	if (!n->on_dirty_list) {
 		if (!n->fs->dirty)
@@ -298,7 +304,7 @@ int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len)
 	for (uint64_t i = first; i <= last; i++)
 		n->dirty[i / 64] |= 1ull << (i % 64);
 	fs->pending += fresh;
-	ext2_node_dirty(n);
+	ext2_node_touch(n);  /* the data needs a sync; the record only if it grows */
 	return 0;
 }
 
@@ -452,24 +458,24 @@ static int pack_inode(struct ext2_node *n, uint32_t dtime)
 	put32(raw + I_FLAGS, n->flags);
 	memcpy(raw + I_BLOCK, n->block, sizeof(n->block));  /* a fast symlink's target too */
 	bcache_dirty(fs->cache, blk, BCACHE_INODES);
-	n->attrs_dirty = false;
+	n->attrs_dirty = n->map_dirty = false;
 	return 0;
 }
 
-int ext2_node_queue(struct ext2_node *n)
+int ext2_node_queue(struct ext2_node *n, bool datasync)
 {
 	int err = 0;
 
 	if (S_ISREG(n->in->mode) && n->dirty && n->links)
 		err = queue_data(n);
-	if (!err && n->attrs_dirty)
+	if (!err && n->attrs_dirty && (n->map_dirty || !datasync))
 		err = pack_inode(n, 0);
 	return err;
 }
 
 int ext2_node_write(struct ext2_node *n)
 {
-	int err = ext2_node_queue(n);
+	int err = ext2_node_queue(n, false);
 
 	if (vblk_wait(n->fs->disk) && !err)
 		err = -EIO;  /* the data is on the disk before any pointer to it */

@@ -494,8 +494,9 @@ static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *po
 	in->size = MAX(in->size, end);
 	in->mtime_ns = in->ctime_ns = vfs_now();
 	*pos = end;
-	if ((f->flags & O_DSYNC) && (err = inode_sync(in)))
-		return err;  /* O_SYNC includes O_DSYNC */
+	/* O_SYNC is __O_SYNC | O_DSYNC. */
+	if ((f->flags & O_DSYNC) && (err = inode_sync(in, !(f->flags & __O_SYNC))))
+		return err;
 	return len;
 }
 
@@ -511,9 +512,9 @@ void inode_changed(struct inode *in)
 		in->hooks->setattr(in);
 }
 
-int inode_sync(struct inode *in)
+int inode_sync(struct inode *in, bool datasync)
 {
-	return in->hooks ? in->hooks->sync(in) : 0;
+	return in->hooks ? in->hooks->sync(in, datasync) : 0;
 }
 
 int inode_load(struct inode *in)

@@ -45,8 +45,9 @@ struct fs_hooks {
 	int (*truncate)(struct inode *in, uint64_t size);
 	/* Mode, owner or times changed. */
 	void (*setattr)(struct inode *in);
-	/* Makes in, and what it depends on (its names), durable. */
-	int (*sync)(struct inode *in);
+	/* Makes in, and what it depends on (its names), durable; datasync
+	 * (fdatasync, O_DSYNC) may leave times, mode and owner for later. */
+	int (*sync)(struct inode *in, bool datasync);
 	void (*statfs)(struct inode *in, struct statfs *sf);
 	/* in has no names and no users left and is about to be freed. */
 	void (*evict)(struct inode *in);
@@ -150,8 +151,8 @@ int tmpfs_truncate(struct inode *in, uint64_t size);
 int tmpfs_add(struct inode *dir, const char *name, size_t len, struct inode *in);
 /* Tells in's filesystem that its mode, owner or times changed. */
 void inode_changed(struct inode *in);
-/* fsync on in: 0 or -errno. */
-int inode_sync(struct inode *in);
+/* fsync (or with datasync fdatasync) on in: 0 or -errno. */
+int inode_sync(struct inode *in, bool datasync);
 /* Stores what a shared mapping holds for [off, off+len) of a file; bytes
  * past the end of the file are dropped, as on Linux. */
 int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len);

@@ -1154,7 +1154,7 @@ static long sys_ftruncate(int fd, off_t len)
 
 /* Files on a disk sync through their file system; tmpfs has nothing to
  * sync; devices (the disks themselves) have their own fsync. */
-static long sys_fsync(int fd)
+static long do_fsync(int fd, bool datasync)
 {
 	struct file *f = fd_get(fd);
 
@@ -1162,7 +1162,17 @@ static long sys_fsync(int fd)
 		return -EBADF;
 	if (f->ops && f->ops->fsync)
 		return f->ops->fsync(f);
-	return f->inode ? inode_sync(f->inode) : 0;
+	return f->inode ? inode_sync(f->inode, datasync) : 0;
+}
+
+static long sys_fsync(int fd)
+{
+	return do_fsync(fd, false);
+}
+
+static long sys_fdatasync(int fd)
+{
+	return do_fsync(fd, true);
 }
 
 static long sys_sync(void)
@@ -1350,7 +1360,7 @@ SYSCALL(readlinkat, sys_readlinkat, "fspd");
 SYSCALL(truncate, sys_truncate, "sd");
 SYSCALL(ftruncate, sys_ftruncate, "fd");
 SYSCALL(fsync, sys_fsync, "f");
-SYSCALL(fdatasync, sys_fsync, "f");
+SYSCALL(fdatasync, sys_fdatasync, "f");
 SYSCALL(syncfs, sys_fsync, "f");
 SYSCALL(sync, sys_sync, "");
 SYSCALL(umask, sys_umask, "x");

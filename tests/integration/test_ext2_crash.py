@@ -1,8 +1,9 @@
 """Crash safety: wisp-vmm is killed with SIGKILL at a random point while
-the guest writes fsynced records to an ext2 disk (and churns other files
-with writes, renames and unlinks). Afterwards e2fsck must be able to
-repair the image, and every record the guest acknowledged (printed after
-its fsync returned) must be in the log, whole and in order. 20 kill
+the guest appends records to an ext2 disk, each fsynced or fdatasynced
+(and churns other files with writes, renames and unlinks). Afterwards
+e2fsck must be able to repair the image, and every record the guest
+acknowledged (printed after its sync returned) must be in the log, whole
+and in order. 20 kill
 points; each run first recovers the log the way a database would. Also:
 O_DSYNC writes and the idle write-back reach the image while the VM runs."""
 
@@ -45,7 +46,7 @@ os.ftruncate(log, good)
 os.fsync(log)
 while True:
     os.write(log, b'record %08d %s\n' % (i, b'x' * (i * 37 % 3000)))
-    os.fsync(log)
+    (os.fdatasync if i % 2 else os.fsync)(log)
     print(i, flush=True)
     with open('/data/tmp', 'wb') as f:
         f.write(os.urandom(1000 + i * 131 % 20000))
