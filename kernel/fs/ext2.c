@@ -26,7 +26,7 @@
 #define ROOT_INO 2
 #define INODE_MIN 128
 #define FILE_MAX (1ull << 32)   /* loaded whole into memory: keep it sane */
-#define RUN_MAX (256 * 1024)    /* bytes per disk request when loading */
+#define RUN_MAX (1024 * 1024)   /* bytes per disk request when loading */
 #define LINKS_MAX 65000         /* as Linux's ext2 */
 #define STATE_CLEAN 1
 #define STATE_ERRORS 2

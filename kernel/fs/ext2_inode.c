@@ -14,7 +14,7 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 
-#define RUN_MAX (256 * 1024)     /* bytes per data request */
+#define RUN_MAX (1024 * 1024)    /* bytes per data request */
 #define I_MODE 0
 #define I_UID 2
 #define I_SIZE 4

@@ -99,6 +99,20 @@ void kfree(void *p)
 	}
 }
 
+/* A large block that ends where fresh memory starts grows without a copy:
+ * a file written from start to end keeps one buffer. */
+static bool grow_in_place(void *p, size_t size)
+{
+	struct block_header *h = (struct block_header *)p - 1;
+	size_t have = (h->size + sizeof(*h)) / PAGE_SIZE;
+	size_t want = ALIGN_UP(size + sizeof(*h), PAGE_SIZE) / PAGE_SIZE;
+
+	if (h->size + sizeof(*h) <= ((size_t)1 << MAX_SHIFT) || !page_extend(h, have, want - have))
+		return false;
+	h->size = want * PAGE_SIZE - sizeof(*h);
+	return true;
+}
+
 void *krealloc(void *p, size_t size)
 {
 	void *q;
@@ -108,6 +122,8 @@ void *krealloc(void *p, size_t size)
 		return kmalloc(size);
 	old = ((struct block_header *)p - 1)->size;
 	if (size <= old)
+		return p;
+	if (grow_in_place(p, size))
 		return p;
 	q = kmalloc(size);
 	if (q) {

@@ -124,6 +124,19 @@ void *page_alloc_n(size_t n)
 	return p;
 }
 
+bool page_extend(void *p, size_t n, size_t more)
+{
+	uint64_t end = virt_to_phys(p) + n * PAGE_SIZE;
+
+	for (int i = 0; i < nranges; i++)
+		if (ranges[i].next == end && ranges[i].end - end >= more * PAGE_SIZE) {
+			ranges[i].next += more * PAGE_SIZE;
+			free_pages -= more;
+			return true;
+		}
+	return false;
+}
+
 void page_free_n(void *p, size_t n)
 {
 	push_block(p, n);

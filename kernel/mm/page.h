@@ -25,6 +25,9 @@ static inline uint64_t virt_to_phys(const void *va)
 void page_add_range(uint64_t start, uint64_t end);
 /* Returns the direct-map address of n contiguous pages, or NULL. Not zeroed. */
 void *page_alloc_n(size_t n);
+/* Grows the block of n pages at p by more pages in place, if it ends where
+ * fresh memory starts; false if it cannot. */
+bool page_extend(void *p, size_t n, size_t more);
 void page_free_n(void *p, size_t n);
 static inline void *page_alloc(void) { return page_alloc_n(1); }
 static inline void page_free(void *p) { page_free_n(p, 1); }
