@@ -727,11 +727,20 @@ static void ext2_evict(struct inode *in)
 	node_free(n);
 }
 
+/* i_blocks, and the data blocks write-back will add (delayed allocation:
+ * du sees what the file will take, as on Linux). */
+static uint64_t ext2_blocks(struct inode *in)
+{
+	struct ext2_node *n = node_of(in);
+
+	return n->blocks_512 + n->pending * (n->fs->block_size / 512);
+}
+
 static const struct fs_hooks ext2_hooks = {
 	.create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
 	.rename = ext2_rename, .write = ext2_write, .truncate = ext2_truncate,
 	.setattr = ext2_setattr, .sync = ext2_sync, .statfs = ext2_statfs,
-	.evict = ext2_evict,
+	.blocks = ext2_blocks, .evict = ext2_evict,
 };
 
 /* ------------------------------------------------------------- mounting */

@@ -54,6 +54,7 @@ struct ext2_node {
 	bool map_dirty;            /* size, links or block map: fdatasync writes them */
 	uint64_t *dirty;           /* regular files: blocks with unwritten data */
 	uint64_t dirty_bits;       /* capacity of dirty, in blocks */
+	uint64_t pending;          /* dirty blocks not allocated yet (its share of fs->pending) */
 	uint8_t *tail;             /* a block: the file's last one, if partial, on its way out */
 	struct ext2_node *hnext, *dnext;
 };

@@ -304,8 +304,18 @@ int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len)
 	for (uint64_t i = first; i <= last; i++)
 		n->dirty[i / 64] |= 1ull << (i % 64);
 	fs->pending += fresh;
+	n->pending += fresh;
 	ext2_node_touch(n);  /* the data needs a sync; the record only if it grows */
 	return 0;
+}
+
+/* A dirty block that was not allocated is allocated now, or dropped. */
+static void unpend(struct ext2_node *n)
+{
+	if (n->pending) {
+		n->pending--;
+		n->fs->pending -= !!n->fs->pending;
+	}
 }
 
 void ext2_data_drop(struct ext2_node *n, uint64_t keep)
@@ -316,8 +326,8 @@ void ext2_data_drop(struct ext2_node *n, uint64_t keep)
 		if (!test_bit(n->dirty, i))
 			continue;
 		n->dirty[i / 64] &= ~(1ull << (i % 64));
-		if (!ext2_bmap(n, i, false, &blk) && !blk && n->fs->pending)
-			n->fs->pending--;
+		if (!ext2_bmap(n, i, false, &blk) && !blk)
+			unpend(n);
 	}
 }
 
@@ -374,8 +384,7 @@ static int map_for_write(struct ext2_node *n, uint64_t i, uint32_t prev, uint32_
 
 	if (err || *blk)
 		return err;
-	if (fs->pending)
-		fs->pending--;
+	unpend(n);
 	if (all_zero((uint8_t *)n->in->data + off, MIN(fs->block_size, n->in->size - off)))
 		return 0;
 	if (!prev && i && (err = ext2_bmap(n, i - 1, false, &prev)))

@@ -49,6 +49,8 @@ struct fs_hooks {
 	 * (fdatasync, O_DSYNC) may leave times, mode and owner for later. */
 	int (*sync)(struct inode *in, bool datasync);
 	void (*statfs)(struct inode *in, struct statfs *sf);
+	/* st_blocks: 512-byte units the file takes on the disk. */
+	uint64_t (*blocks)(struct inode *in);
 	/* in has no names and no users left and is about to be freed. */
 	void (*evict)(struct inode *in);
 };

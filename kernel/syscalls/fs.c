@@ -636,7 +636,7 @@ static void fill_stat(struct inode *in, struct stat *st)
 	st->st_rdev = in->rdev;
 	st->st_size = size;
 	st->st_blksize = PAGE_SIZE;
-	st->st_blocks = ALIGN_UP(size, PAGE_SIZE) / 512;
+	st->st_blocks = in->hooks ? in->hooks->blocks(in) : ALIGN_UP(size, PAGE_SIZE) / 512;
 	st->st_atime = in->atime_ns / 1000000000;
 	st->st_atime_nsec = in->atime_ns % 1000000000;
 	st->st_mtime = in->mtime_ns / 1000000000;

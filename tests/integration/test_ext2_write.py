@@ -94,8 +94,11 @@ def test_files_of_every_size_class(run, disk, tmp_path, size):
 def test_sparse_files_stay_sparse(run, backend, disk, tmp_path):
     img = disk()
     r = sh(run, backend, "printf abc | dd of=/d0/sparse bs=1 seek=3000000 2>/dev/null && "
-           "printf xyz | dd of=/d0/sparse bs=1 seek=1000 conv=notrunc 2>/dev/null", img)
+           "printf xyz | dd of=/d0/sparse bs=1 seek=1000 conv=notrunc 2>/dev/null && "
+           "stat -c %b /d0/sparse && sync && stat -c %b /d0/sparse", img)
     assert r.rc == 0, r.stderr
+    before, after = map(int, r.stdout.split())  # st_blocks, 512-byte units
+    assert before == 4 and 4 < after <= 12, r.stdout  # two 1 KiB blocks, then indirect ones
     assert_fsck_clean(img)
     data = host_read(img, "/sparse", tmp_path)
     assert len(data) == 3000003 and data[1000:1003] == b"xyz" and data[-3:] == b"abc"
