@@ -170,6 +170,10 @@ static int load_file(struct inode *in)
 	uint8_t *data;
 	int err = read_data(n, in->size, &data);
 
+	if (err == -ENOMEM)
+		kprintf("ext2 %s: inode %u (%lu MiB) does not fit in guest memory: files on a disk "
+			"are held whole while open; try a larger --mem\n", vblk_mount(n->fs->disk),
+			n->ino, (unsigned long)(in->size >> 20));
 	if (err)
 		return err;
 	in->data = (char *)data;

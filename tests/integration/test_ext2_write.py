@@ -184,3 +184,18 @@ def test_python_writes_and_reads_files(run, backend, disk):
     total = sum(len(str(i) * 1000) for i in range(1, 50))
     assert r.stdout == "%d 000 ['one']\n" % total
     assert_fsck_clean(img)
+
+
+def test_a_file_larger_than_guest_memory_is_refused_clearly(run, backend, disk, tmp_path):
+    """Open files are held whole in memory: a 100 MiB (sparse) file in a
+    64 MiB VM gets ENOMEM and a line that says why, never a crash."""
+    tree = tmp_path / "t"
+    tree.mkdir()
+    with open(tree / "huge", "wb") as f:
+        f.truncate(100 << 20)
+    img = disk(tree=tree, size_mb=16)
+    r = run(["--mem", "64M", "--disk", "%s:/d:ro" % img, BUSYBOX, "sh", "-c",
+             "cat /d/huge > /dev/null; echo rc=$?"], backend)
+    assert r.rc == 0 and r.stdout == "rc=1\n", r
+    assert "does not fit in guest memory" in r.stderr and "--mem" in r.stderr, r.stderr
+    assert "Cannot allocate memory" in r.stderr
