@@ -25,7 +25,9 @@
 #define SB_OFFSET 1024
 #define ROOT_INO 2
 #define INODE_MIN 128
-#define FILE_MAX (1ull << 32)   /* loaded whole into memory: keep it sane */
+#define FILE_MAX (1ull << 40)   /* as tmpfs's: offsets stay far from overflow */
+#define LARGE_FILE_MIN (1ull << 31)  /* sizes from here need large_file */
+#define RO_COMPAT_LARGE_FILE 0x2
 #define RUN_MAX (1024 * 1024)   /* bytes per disk request when loading */
 #define LINKS_MAX 65000         /* as Linux's ext2 */
 #define STATE_CLEAN 1
@@ -643,13 +645,26 @@ static int ext2_rename(struct inode *odir, const char *oname, size_t olen, struc
 	return 0;
 }
 
+/* A file of 2 GiB or more needs the large_file feature (i_size_high):
+ * set it, as Linux does, before any such inode can reach the disk. */
+static int allow_size(struct ext2 *fs, uint64_t size)
+{
+	if (size < LARGE_FILE_MIN || fs->large_files)
+		return 0;
+	if (!le32(fs->sb + 76))
+		return -EFBIG;  /* revision 0 has no feature flags */
+	put32(fs->sb + 100, le32(fs->sb + 100) | RO_COMPAT_LARGE_FILE);
+	fs->large_files = true;
+	return vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true) ? -EIO : 0;
+}
+
 static int ext2_write(struct inode *in, uint64_t off, uint64_t len)
 {
 	struct ext2_node *n = node_of(in);
 	uint32_t bs = n->fs->block_size;
 	int err;
 
-	if ((err = begin_change(n->fs)))
+	if ((err = begin_change(n->fs)) || (err = allow_size(n->fs, off + len)))
 		return err;
 	/* Growing past a partial last block: its tail must reach the disk as
 	 * the zeros it now reads as. */
@@ -669,7 +684,7 @@ static int ext2_truncate(struct inode *in, uint64_t size)
 	uint64_t keep = ALIGN_UP(size, bs) / bs;
 	int err = begin_change(n->fs);
 
-	if (err)
+	if (err || (err = allow_size(n->fs, size)))
 		return err;
 	if (size < in->size) {
 		ext2_data_drop(n, keep);

@@ -4,9 +4,11 @@ image afterwards, as the host's own tools (debugfs, e2fsck) read it.
 Every workload ends with e2fsck -fn clean. Covered: create, write, append,
 truncate both ways, rename (over a name, across directories), hard and
 symbolic links, unlink, mkdir/rmdir, chmod, utimes, sparse files, files
-needing indirect blocks, a full disk (ENOSPC, nothing else lost), statfs,
-sqlite3 (rollback journal and WAL) and python3 across runs, and a run that
-changes nothing leaving the image byte for byte as it was. The crash test
+needing indirect blocks up to the triple one, a file of 2 GiB or more
+(large_file set on the way), a full disk (ENOSPC, nothing else lost), a
+file too large for guest memory (ENOMEM and a clear line), statfs, sqlite3
+(rollback journal and WAL) and python3 across runs, and a run that changes
+nothing leaving the image byte for byte as it was. The crash test
 (SIGKILL during fsync-heavy writing) is in test_ext2_crash.py."""
 
 import random
@@ -15,6 +17,7 @@ import subprocess
 
 import pytest
 
+from conftest import backend_skip_reason
 from ext2img import BUSYBOX, assert_fsck_clean, disk, md5, sh, tree  # noqa: F401
 
 
@@ -199,3 +202,23 @@ def test_a_file_larger_than_guest_memory_is_refused_clearly(run, backend, disk, 
     assert r.rc == 0 and r.stdout == "rc=1\n", r
     assert "does not fit in guest memory" in r.stderr and "--mem" in r.stderr, r.stderr
     assert "Cannot allocate memory" in r.stderr
+
+
+@pytest.mark.kvm
+@pytest.mark.skipif(backend_skip_reason("kvm") is not None, reason=str(backend_skip_reason("kvm")))
+def test_a_file_of_2_gib_or_more_sets_large_file(run, disk):
+    """Sizes from 2 GiB on need the large_file feature (i_size_high), which
+    wisp sets as Linux does; with 1 KiB blocks the last block sits under the
+    triple indirect block. The file is sparse: 2.2 GB of it in guest memory
+    (3 GiB), one block on the disk."""
+    img = disk(size_mb=16)
+    subprocess.run(["tune2fs", "-O", "^large_file", str(img)], check=True, capture_output=True)
+    r = run(["--mem", "3G", "--disk", "%s:/d" % img, BUSYBOX, "sh", "-c",
+             "truncate -s 2200M /d/f && printf END >> /d/f && tail -c 3 /d/f"], "kvm", timeout=120)
+    assert (r.rc, r.stdout) == (0, "END"), r
+    assert_fsck_clean(img)
+    assert "large_file" in subprocess.run(["dumpe2fs", "-h", str(img)], capture_output=True,
+                                          text=True).stdout
+    stat = debugfs(img, "stat /f").decode()
+    assert "Size: %d" % (2200 * 2**20 + 3) in stat, stat
+    assert "(TIND)" in stat, stat
