@@ -25,7 +25,6 @@ Usage: python3 bench/boot.py [--runs N] [--write] [--no-mem-search]
 """
 
 import argparse
-import datetime
 import math
 import os
 import shlex
@@ -241,10 +240,7 @@ def main():
                  "program (`tests/progs/hello.c`, musl, `-static`) and for `/bin/busybox true`; "
                  "%d timed runs per row after one warm-up run." % args.runs)
     lines.append("")
-    lines.append("- Command: `%s` (from the repository root, after `make`)" % command.strip())
-    lines.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    lines.append("- Host: %s" % hostinfo.describe())
-    lines.append("- Build: %s" % hostinfo.build_id(ROOT))
+    lines += hostinfo.run_lines(command, "from the repository root, after `make`", ROOT)
     lines.append("- KVM: %s; QEMU accel: %s" % ("yes" if kvm else "no (/dev/kvm not available)", accel))
     lines.append("")
     lines.append("| | median | p90 | min | runs |")

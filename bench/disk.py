@@ -45,7 +45,6 @@ Usage: python3 bench/disk.py [--runs N] [--reps N] [--write] [--mib N]
 """
 
 import argparse
-import datetime
 import os
 import re
 import shlex
@@ -430,12 +429,8 @@ def main():
     L = []
     L.append("## Storage (bench/disk.py)")
     L.append("")
-    L.append("- Command: `%s` (from the repository root; `make bench` runs it after "
-             "`bench/micro.py`)" % command.strip())
-    L.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    L.append("- Host: %s; KVM: %s" % (
-        hostinfo.describe(), "yes" if kvm else "no (/dev/kvm not available)"))
-    L.append("- Build: %s" % hostinfo.build_id(ROOT))
+    L += hostinfo.run_lines(command, "from the repository root; `make bench` runs it after "
+                            "`bench/micro.py`", ROOT, kvm)
     L.append("- Host file system of the image and of the native files: %s%s" % (
         fs_desc, "" if same_fs else " (**not the same device for both**)"))
     L.append("- wisp column: `wisp run %s --mem %s --disk IMAGE:%s PROGRAM` (sqlite3 with "

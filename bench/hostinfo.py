@@ -43,6 +43,21 @@ def describe():
     return "%s, %d CPUs, Linux %s%s" % (cpu_model(), os.cpu_count() or 0, platform.release(), busy)
 
 
+def run_lines(command, where, root, kvm=None):
+    """The lines every benchmark section starts with: the command (run from
+    `where`), the date, the host (and whether it has KVM, unless kvm is
+    None) and the build."""
+    import datetime
+
+    host = describe()
+    if kvm is not None:
+        host += "; KVM: %s" % ("yes" if kvm else "no (/dev/kvm not available)")
+    return ["- Command: `%s` (%s)" % (command.strip(), where),
+            "- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+            "- Host: %s" % host,
+            "- Build: %s" % build_id(root)]
+
+
 def busy_note():
     """A warning when other work kept the host's CPUs more than 25% busy in
     the half second before the benchmark started, else ''."""

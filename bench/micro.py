@@ -51,7 +51,6 @@ Usage: python3 bench/micro.py [--runs N] [--reps N] [--write] [--backend kvm|qem
 """
 
 import argparse
-import datetime
 import os
 import re
 import shlex
@@ -278,12 +277,8 @@ def main():
     L = []
     L.append("## Micro-benchmarks (bench/micro.py)")
     L.append("")
-    L.append("- Command: `%s` (from the repository root; `make bench` runs it after "
-             "`bench/boot.py`)" % command.strip())
-    L.append("- Date: %s" % datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
-    L.append("- Host: %s; KVM: %s" % (
-        hostinfo.describe(), "yes" if kvm else "no (/dev/kvm not available)"))
-    L.append("- Build: %s" % hostinfo.build_id(ROOT))
+    L += hostinfo.run_lines(command, "from the repository root; `make bench` runs it after "
+                            "`bench/boot.py`", ROOT, kvm)
     L.append("- wisp columns: %s" % "; ".join(
         "`%s`" % " ".join(["wisp"] + p[1:]) for _, _, p, _ in cols if p))
     L.append("")
