@@ -10,6 +10,7 @@
  */
 #include "drivers/virtio_blk.h"
 #include "clock.h"
+#include "platform.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
@@ -60,6 +61,8 @@
 #define QEMU_MMIO_STRIDE 0x200
 #define QEMU_MMIO_SLOTS 24
 #define REQUEST_TIMEOUT_NS (30ull * 1000000000)
+#define SPIN_NS 1000000   /* then nap: longer than a flush of a fast disk */
+#define NAP_NS 100000
 #define ST_OK 0
 
 #define DESC_F_NEXT 1
@@ -302,20 +305,26 @@ static void set_desc(struct vblk *d, unsigned i, uint64_t pa, uint32_t len, uint
 	d->q->desc[i] = (struct desc){ pa, len, flags, (uint16_t)(i + 1) };
 }
 
-/* wisp-vmm has served the requests when the kick returns; QEMU later. */
+/* The device (wisp-vmm's disk thread, or QEMU) completes the requests
+ * while the vCPU looks at the used index: a millisecond of that, then naps
+ * in the host between looks, so a slow host disk costs no CPU. */
 static bool wait_used(struct vblk *d, uint16_t want)
 {
-	uint64_t deadline = 0;
+	uint64_t start = 0, now;
 
 	for (;;) {
 		barrier();
 		if (*(volatile uint16_t *)&d->q->used.idx == want)
 			return true;
-		if (!deadline)
-			deadline = clock_monotonic_ns() + REQUEST_TIMEOUT_NS;
-		else if (clock_monotonic_ns() > deadline)
+		now = clock_monotonic_ns();
+		if (!start)
+			start = now;
+		else if (now - start > REQUEST_TIMEOUT_NS)
 			return false;
-		asm volatile("pause");
+		if (now - start > SPIN_NS)
+			platform->sleep_ns(NAP_NS);
+		else
+			asm volatile("pause");
 	}
 }
 
