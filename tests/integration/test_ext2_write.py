@@ -6,7 +6,8 @@ truncate both ways, rename (over a name, across directories), hard and
 symbolic links, unlink, mkdir/rmdir, chmod, utimes, sparse files, files
 needing indirect blocks up to the triple one, a file of 2 GiB or more
 (large_file set on the way), a full disk (ENOSPC, nothing else lost), a
-file too large for guest memory (ENOMEM and a clear line), statfs, sqlite3
+file too large for guest memory (ENOMEM and a clear line), writing to a
+corrupted image (contained, e2fsck still repairs it), statfs, sqlite3
 (rollback journal and WAL) and python3 across runs, and a run that changes
 nothing leaving the image byte for byte as it was. The crash test
 (SIGKILL during fsync-heavy writing) is in test_ext2_crash.py."""
@@ -222,3 +223,32 @@ def test_a_file_of_2_gib_or_more_sets_large_file(run, disk):
     stat = debugfs(img, "stat /f").decode()
     assert "Size: %d" % (2200 * 2**20 + 3) in stat, stat
     assert "(TIND)" in stat, stat
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3, 4])
+def test_writing_to_a_corrupt_file_system_is_contained(run, disk, tree, seed):
+    """Random bytes over the group descriptors, bitmaps, inode tables and
+    directory blocks, then a workload that writes: the kernel reports EIO
+    where it must, never faults or hangs, the VM ends normally, and e2fsck
+    can still repair the image."""
+    img = disk(tree=tree, size_mb=8)
+    data = bytearray(img.read_bytes())
+    rng = random.Random(seed)
+    for _ in range(12):
+        at = rng.randrange(2048, 300 * 1024)
+        data[at:at + 512] = rng.randbytes(512)
+    img.write_bytes(bytes(data))
+    script = "; ".join([
+        "cd /d0", "echo x > new", "mkdir -p a/b", "echo y >> hello.txt", "mv hello.txt a/",
+        "ln -s a l", "rm -rf sub", "dd if=/dev/urandom of=big bs=64k count=20 2>/dev/null",
+        "truncate -s 1000 run.sh", "ls -lR >/dev/null", "sync", "echo still here"])
+    r = run(["--disk", "%s:/d0" % img, BUSYBOX, "sh", "-c", script + " 2>/dev/null"], "kvm")
+    assert r.rc == 0 and r.stdout.endswith("still here\n"), r
+    assert "panic" not in r.stderr
+    # Random bytes in the reserved inodes can take e2fsck itself two passes.
+    for _ in range(3):
+        fsck = subprocess.run(["e2fsck", "-fy", str(img)], capture_output=True, text=True)
+        assert fsck.returncode < 4, fsck.stdout[-3000:]
+        if fsck.returncode == 0:
+            break
+    assert_fsck_clean(img)
