@@ -36,7 +36,7 @@ import tempfile
 from pathlib import Path
 
 import hostinfo
-from runner import private_image_cache, run_timed
+from runner import kvm_available, private_image_cache, progress, run_timed
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -53,10 +53,6 @@ MICRO_BEGIN = "<!-- bench/micro.py: begin -->"
 
 class BenchError(Exception):
     pass
-
-
-def kvm_available():
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
 
 
 def run_once(argv, check=None, timeout=TIMEOUT):
@@ -167,9 +163,6 @@ def main():
     rows = []      # (name, times or None, note)
     notes = []
     med = {}       # (program, runner) -> median seconds
-
-    def progress(msg):
-        print(msg, file=sys.stderr, flush=True)
 
     def row(prog, runner, name, argv, ok_rc=0, verify=None, skip=None):
         if skip:

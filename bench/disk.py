@@ -56,7 +56,7 @@ import tempfile
 from pathlib import Path
 
 import hostinfo
-from runner import run_timed
+from runner import kvm_available, progress, ratio, reason, run, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -82,40 +82,17 @@ NO_RATIO = ("open_load", "open_load_cold", "fsync_trend")
 RESULT_RE = re.compile(r"^RESULT (\w+) (-?[\d.]+) (\S+) (\d+)\s*$", re.M)
 
 
-def kvm_available():
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
-
-
-def progress(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(argv):
-    """Returns (seconds, rc, stdout, stderr); rc None on timeout."""
-    dt, rc, out, err = run_timed(argv, TIMEOUT, cwd="/")
-    return dt, rc, out, b"timed out after %d s" % TIMEOUT if rc is None else err
-
-
-def reason(rc, out, err):
-    """A short reason why a run failed."""
-    lines = err.decode("utf-8", "replace").splitlines()
-    for pref in ("wisp-kernel: panic", "wisp-kernel: out of guest memory", "wisp: ",
-                 "wisp-kernel: unimplemented syscall", "wisp-kernel: ext2", "diskio: "):
-        hit = next((l for l in lines if l.startswith(pref)), None)
-        if hit:
-            return hit.replace("|", "/")[:120]
-    if rc is None:
-        return "timed out after %d s" % TIMEOUT
-    tail = next((l for l in reversed(lines) if l.strip()), "")
-    return ("exit status %s%s" % (rc, ": " + tail[:80] if tail else "")).replace("|", "/")
+def failure(rc, err):
+    """reason() with what a disk run says: the ext2 driver and diskio."""
+    return reason(rc, err, TIMEOUT, ("wisp-kernel: ext2", "diskio: "))
 
 
 def results(argv):
     """Runs argv once; returns {name: (value, unit)} from its RESULT lines,
     or raises RuntimeError(reason)."""
-    _, rc, out, err = run(argv)
+    _, rc, out, err = run(argv, TIMEOUT)
     if rc != 0:
-        raise RuntimeError(reason(rc, out, err))
+        raise RuntimeError(failure(rc, err))
     found = {m.group(1): (float(m.group(2)), m.group(3))
              for m in RESULT_RE.finditer(out.decode("utf-8", "replace"))}
     if not found:
@@ -159,12 +136,6 @@ def fmt(v, unit, rng=None):
     if rng and num(rng[0]) != num(rng[1]):
         text += " (%s–%s)" % (num(rng[0]), num(rng[1]))
     return text
-
-
-def ratio(a, b):
-    if not a or not b or a <= 0 or b <= 0:
-        return "n/a"
-    return ("%.1f×" if a / b >= 1 else "%.2f×") % (a / b)
 
 
 def summary(vals):
@@ -267,9 +238,10 @@ def sqlite_rate(col, mode, n, runs):
     db = col.path("%s.db" % mode)
     # Schema and journal mode first, untimed (WAL is persistent in the file).
     _, rc, out, err = run(col.argv(SQLITE, db, "PRAGMA journal_mode=%s; "
-                                   "CREATE TABLE t(k INTEGER, v TEXT);" % mode, mem=False))
+                                   "CREATE TABLE t(k INTEGER, v TEXT);" % mode, mem=False),
+                          TIMEOUT)
     if rc != 0 or out.decode().strip() != mode:
-        raise RuntimeError(reason(rc, out, err) if rc != 0 else
+        raise RuntimeError(failure(rc, err) if rc != 0 else
                            "journal_mode %s not set: %r" % (mode, out[:80]))
     head = "PRAGMA synchronous=FULL; "
     tail = "SELECT count(*) FROM t;"
@@ -279,9 +251,9 @@ def sqlite_rate(col, mode, n, runs):
     times = {0: [], n: []}
     for i in range(runs + 1):          # the first pair is a warm-up
         for k, sql in ((n, head + ins + tail), (0, head + tail)):
-            dt, rc, out, err = run(col.argv(SQLITE, db, sql, mem=False))
+            dt, rc, out, err = run(col.argv(SQLITE, db, sql, mem=False), TIMEOUT)
             if rc != 0:
-                raise RuntimeError(reason(rc, out, err))
+                raise RuntimeError(failure(rc, err))
             rows += k
             # Every insert must have happened: no fast figure from a no-op.
             if out.decode().strip() != str(rows):
@@ -488,9 +460,6 @@ def main():
     if skip:
         L.append("Targets (kvm backend): not checked: wisp column %s." % skip[len("skipped: "):])
     else:
-        def verdict(ok):
-            return "n/a (not measured)" if ok is None else ("**met**" if ok else "**not met**")
-
         def slower(name, higher_better=True):
             """How many times worse wisp is than native; None if unknown."""
             w, n = value(name, "kvm"), value(name, "native")

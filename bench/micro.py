@@ -60,7 +60,7 @@ import sys
 from pathlib import Path
 
 import hostinfo
-from runner import private_image_cache, run_timed
+from runner import kvm_available, private_image_cache, progress, ratio, reason, run, verdict
 
 ROOT = Path(__file__).resolve().parent.parent
 BUILD = Path(os.environ.get("WISP_BUILD", ROOT / "build")).resolve()
@@ -76,44 +76,16 @@ RESULT_RE = re.compile(r"^RESULT (\w+) (-?[\d.]+) (\S+) (\d+)\s*$", re.M)
 PROGS = ("getpid", "touch", "forkexec", "nop", "fault", "timer")
 
 
-def kvm_available():
-    return os.access("/dev/kvm", os.R_OK | os.W_OK)
-
-
-def progress(msg):
-    print(msg, file=sys.stderr, flush=True)
-
-
-def run(argv, timeout=TIMEOUT):
-    """Returns (seconds, rc, stdout, stderr); rc None on timeout."""
-    dt, rc, out, err = run_timed(argv, timeout, cwd="/")
-    return dt, rc, out, b"timed out after %d s" % timeout if rc is None else err
-
-
-def reason(rc, out, err):
-    """A short reason why a run failed."""
-    lines = err.decode("utf-8", "replace").splitlines()
-    for pref in ("wisp-kernel: panic", "wisp-kernel: out of guest memory", "wisp: ",
-                 "wisp-kernel: unimplemented syscall"):
-        hit = next((l for l in lines if l.startswith(pref)), None)
-        if hit:
-            return hit.replace("|", "/")[:120]
-    if rc is None:
-        return "timed out after %d s" % TIMEOUT
-    tail = next((l for l in reversed(lines) if l.strip()), "")
-    return ("exit status %s%s" % (rc, ": " + tail[:80] if tail else "")).replace("|", "/")
-
-
 def inner(names, argv, reps):
     """Runs argv reps times; returns {name: (median value, unit)} from its
     RESULT lines, or raises RuntimeError(reason)."""
     vals = {n: [] for n in names}
     units = {}
     for _ in range(reps):
-        _, rc, out, err = run(argv)
+        _, rc, out, err = run(argv, TIMEOUT)
         found = {m.group(1): m for m in RESULT_RE.finditer(out.decode("utf-8", "replace"))}
         if rc != 0 or not all(n in found for n in names):
-            raise RuntimeError(reason(rc, out, err) if rc != 0 else
+            raise RuntimeError(reason(rc, err, TIMEOUT) if rc != 0 else
                                "no RESULT line in the output")
         for n in names:
             vals[n].append(float(found[n].group(2)))
@@ -124,14 +96,14 @@ def inner(names, argv, reps):
 
 def outer(argv, runs):
     """Whole-command wall time: one warm-up run, then the median of runs."""
-    _, rc, out, err = run(argv)
+    _, rc, out, err = run(argv, TIMEOUT)
     if rc != 0:
-        raise RuntimeError(reason(rc, out, err))
+        raise RuntimeError(reason(rc, err, TIMEOUT))
     times = []
     for _ in range(runs):
-        dt, rc, out, err = run(argv)
+        dt, rc, out, err = run(argv, TIMEOUT)
         if rc != 0:
-            raise RuntimeError(reason(rc, out, err))
+            raise RuntimeError(reason(rc, err, TIMEOUT))
         times.append(dt)
     return statistics.median(times) * 1e3, "ms", (min(times) * 1e3, max(times) * 1e3)
 
@@ -183,12 +155,6 @@ def write_doc(text):
     else:
         new = (old.rstrip("\n") + "\n\n" if old else "") + section
     DOC.write_text(new)
-
-
-def ratio(a, b):
-    if not a or not b or a <= 0 or b <= 0:
-        return "n/a"
-    return ("%.1f×" if a / b >= 1 else "%.2f×") % (a / b)
 
 
 def main():
@@ -345,9 +311,6 @@ def main():
 
         def u_of(n, k="kvm"):
             return us(res[n, k][0], res[n, k][1] or "")
-
-        def verdict(ok):
-            return "n/a (not measured)" if ok is None else ("**met**" if ok else "**not met**")
 
         L.append("")
         L.append("Targets (kvm backend):")
