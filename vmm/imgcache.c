@@ -14,6 +14,7 @@
  * newc archive, and the guest kernel bounds-checks every entry. */
 #define _GNU_SOURCE
 #include "imgcache.h"
+#include "clock.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -154,14 +155,6 @@ void imgcache_close(struct imgcache *c)
 	memset(c, 0, sizeof(*c));
 }
 
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
 /* ---- reading an entry ---- */
 
 static const char *check_hdr(const struct entry_hdr *h, const struct imgcache *c,
@@ -230,7 +223,7 @@ int imgcache_load(struct imgcache *c, struct image *img)
 	int fd = open(c->path, O_RDONLY | O_CLOEXEC);
 	const char *why;
 
-	c->pack_start_ns = now_ns();
+	c->pack_start_ns = (int64_t)clock_ns(CLOCK_REALTIME);
 	if (fd < 0) {
 		say(c, "miss %s (%s)", c->path, strerror(errno));
 		return 0;
@@ -243,7 +236,7 @@ int imgcache_load(struct imgcache *c, struct image *img)
 		return -1;
 	if (why) {
 		say(c, "miss %s (%s)", c->path, why);
-		c->pack_start_ns = now_ns();
+		c->pack_start_ns = (int64_t)clock_ns(CLOCK_REALTIME);
 		return 0;
 	}
 	say(c, "hit %s", c->path);
@@ -352,7 +345,7 @@ static struct victim *list_entries(int dfd, DIR *d, size_t *n)
 	struct victim *v = NULL;
 	size_t cap = 0;
 	struct dirent *e;
-	int64_t stale = now_ns() - STALE_TMP_SECONDS * 1000000000ll;
+	int64_t stale = (int64_t)clock_ns(CLOCK_REALTIME) - STALE_TMP_SECONDS * 1000000000ll;
 
 	*n = 0;
 	while ((e = readdir(d))) {

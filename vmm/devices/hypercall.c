@@ -1,6 +1,7 @@
 /* hypercall.c: serve guest hypercalls (write/read/exit/clock/sleep/timer/panic). */
 #define _GNU_SOURCE
 #include "devices/hypercall.h"
+#include "clock.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -109,13 +110,10 @@ static enum hc_result do_io(struct hc_ctx *ctx, unsigned nr, uint32_t gpa)
 
 static void do_clock(struct wisp_hc_clock *g)
 {
-	struct wisp_hc_clock c;
-	struct timespec ts;
+	struct wisp_hc_clock c = {
+		.realtime_ns = clock_ns(CLOCK_REALTIME), .monotonic_ns = clock_ns(CLOCK_MONOTONIC),
+	};
 
-	clock_gettime(CLOCK_REALTIME, &ts);
-	c.realtime_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	c.monotonic_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	memcpy(g, &c, sizeof(c));
 }
 

@@ -2,6 +2,7 @@
  * the vCPU thread. */
 #define _GNU_SOURCE
 #include "devices/timer.h"
+#include "clock.h"
 
 #include <wisp/abi.h>
 
@@ -65,14 +66,6 @@ static struct timespec to_timespec(uint64_t ns)
 	return (struct timespec){ (time_t)(ns / 1000000000ull), (long)(ns % 1000000000ull) };
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
-
 static int fire_at(struct vtimer *t, uint64_t at)
 {
 	struct itimerspec its = { .it_value = to_timespec(at) };
@@ -97,7 +90,7 @@ int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns)
 	if (period_ns && period_ns < WISP_TIMER_MIN_PERIOD_NS)
 		period_ns = WISP_TIMER_MIN_PERIOD_NS;
 	t->period_ns = period_ns;
-	t->next_ns = now_ns() + ns;
+	t->next_ns = clock_ns(CLOCK_MONOTONIC) + ns;
 	return fire_at(t, t->next_ns);
 }
 
@@ -108,7 +101,7 @@ int vtimer_taken(struct vtimer *t)
 	t->fired = 0;
 	if (!t->period_ns)
 		return 0;
-	now = now_ns();
+	now = clock_ns(CLOCK_MONOTONIC);
 	do
 		t->next_ns += t->period_ns;
 	while (t->next_ns <= now);

@@ -1,10 +1,10 @@
 /* virtio_mmio.c: the virtio-mmio register window (virtio 1.x, 4.2.2):
  * feature negotiation, device status, queue set-up and notification. */
 #include "devices/virtio_mmio.h"
+#include "clock.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #define VENDOR_ID 0x70736977u  /* "wisp" */
 
@@ -205,17 +205,9 @@ static bool serve_queues(struct virtio_mmio_dev *d, bool arm)
 	return more;
 }
 
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000 + (uint64_t)ts.tv_nsec;
-}
-
 void virtio_mmio_kick(void *dev)
 {
-	uint64_t until = now_ns() + VIRTIO_MMIO_POLL_NS;
+	uint64_t until = clock_ns(CLOCK_MONOTONIC) + VIRTIO_MMIO_POLL_NS;
 
 	/* A sync is a few batches in a row, microseconds apart: looking for
 	 * the next one for a moment saves waking this thread for each, and,
@@ -223,8 +215,8 @@ void virtio_mmio_kick(void *dev)
 	 * driver's kick too. */
 	for (;;) {
 		if (serve_queues(dev, false))
-			until = now_ns() + VIRTIO_MMIO_POLL_NS;
-		else if (now_ns() >= until && !serve_queues(dev, true))
+			until = clock_ns(CLOCK_MONOTONIC) + VIRTIO_MMIO_POLL_NS;
+		else if (clock_ns(CLOCK_MONOTONIC) >= until && !serve_queues(dev, true))
 			return;
 		__builtin_ia32_pause();
 	}
