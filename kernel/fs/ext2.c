@@ -54,13 +54,31 @@ static struct ext2_node *node_of(const struct inode *in)
 	return in->fs_node;
 }
 
-static int read_blocks(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
+/* Queues a read of n blocks from blk, which must lie in the file system. */
+static int queue_read(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
 {
-	uint32_t per = fs->block_size / VBLK_SECTOR;
+	struct vblk_seg seg = { buf, n * fs->block_size };
 
 	if (blk >= fs->blocks || n > fs->blocks - blk)
 		return -EIO;
-	return vblk_rw(fs->disk, (uint64_t)blk * per, buf, n * per, false) ? -EIO : 0;
+	return vblk_queue(fs->disk, (uint64_t)blk * (fs->block_size / VBLK_SECTOR), &seg, 1,
+			  false) ? -EIO : 0;
+}
+
+static int read_blocks(struct ext2 *fs, uint32_t blk, uint32_t n, void *buf)
+{
+	int err = queue_read(fs, blk, n, buf);
+
+	return vblk_wait(fs->disk) ? -EIO : err;
+}
+
+/* The superblock, read or written at once (fs->sb, 1024 bytes at byte
+ * 1024). */
+static int super_rw(struct ext2 *fs, bool write)
+{
+	int err = vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, write);
+
+	return err ? -EIO : 0;
 }
 
 /* ------------------------------------------------------ reading data */
@@ -77,14 +95,8 @@ struct reader {
 /* Queues the pending run: read_data sends them all together. */
 static int flush_run(struct reader *r)
 {
-	uint32_t per = r->fs->block_size / VBLK_SECTOR;
-	struct vblk_seg seg = { r->run_dst, r->run_len * r->fs->block_size };
-	int err = 0;
+	int err = r->run_len ? queue_read(r->fs, r->run_start, r->run_len, r->run_dst) : 0;
 
-	if (r->run_len && (r->run_start >= r->fs->blocks || r->run_len > r->fs->blocks - r->run_start))
-		err = -EIO;
-	else if (r->run_len)
-		err = vblk_queue(r->fs->disk, (uint64_t)r->run_start * per, &seg, 1, false) ? -EIO : 0;
 	r->run_len = 0;
 	return err;
 }
@@ -407,7 +419,7 @@ static int write_back(struct ext2 *fs, bool durable, bool datasync)
 		if (vblk_wait(fs->disk) && !err)
 			err = -EIO;
 	}
-	if ((durable ? vblk_flush(fs->disk) : vblk_wait(fs->disk)) && !err)
+	if (durable && vblk_flush(fs->disk) && !err)
 		err = -EIO;
 	bcache_trim(fs->cache);
 	if (err)
@@ -473,7 +485,7 @@ static int mark_in_use(struct ext2 *fs)
 	put16(fs->sb + SB_STATE, state & ~STATE_CLEAN);
 	put16(fs->sb + SB_MNT_COUNT, (uint16_t)(le16(fs->sb + SB_MNT_COUNT) + 1));
 	put32(fs->sb + SB_MTIME, (uint32_t)(vfs_now() / 1000000000));
-	if (vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true))
+	if (super_rw(fs, true))
 		return -EIO;
 	fs->in_use = true;
 	return 0;
@@ -655,7 +667,7 @@ static int allow_size(struct ext2 *fs, uint64_t size)
 		return -EFBIG;  /* revision 0 has no feature flags */
 	put32(fs->sb + 100, le32(fs->sb + 100) | RO_COMPAT_LARGE_FILE);
 	fs->large_files = true;
-	return vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, true) ? -EIO : 0;
+	return super_rw(fs, true);
 }
 
 static int ext2_write(struct inode *in, uint64_t off, uint64_t len)
@@ -779,7 +791,7 @@ static const char *read_super(struct ext2 *fs)
 	uint8_t *sb = fs->sb;
 	uint32_t log, per_group, rev;
 
-	if (vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, sb, 1024 / VBLK_SECTOR, false))
+	if (super_rw(fs, false))
 		return "cannot read the superblock";
 	fs->inodes = le32(sb);
 	fs->blocks = le32(sb + 4);
