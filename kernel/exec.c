@@ -21,7 +21,8 @@
 #define AUXV_MAX 24  /* auxiliary vector entries, AT_NULL included */
 
 struct image {
-	const char *data;
+	struct inode *in;
+	const char *data;   /* the whole file (fdata_flat) */
 	uint64_t size;
 	const Elf64_Ehdr *eh;
 	const Elf64_Phdr *ph;
@@ -133,10 +134,16 @@ static int open_image(const char *path, struct image *im)
 		return err;
 	if (!S_ISREG(ino->mode))
 		return -EACCES;
-	if ((err = inode_load(ino)))
+	*im = (struct image){ .in = ino, .size = ino->size };
+	if (!(im->data = fdata_flat(ino, &err)))
 		return err;
-	*im = (struct image){ .data = ino->data, .size = ino->size };
 	return elf_check(im);
+}
+
+static void close_image(struct image *im)
+{
+	if (im->in)
+		fdata_unflat(im->in, im->data);
 }
 
 /* Loads the program's own dynamic loader (ld.so) in the mmap area. */
@@ -275,23 +282,26 @@ static void init_registers(struct trapframe *tf, uint64_t entry, uint64_t sp)
 static int load_program(struct mm *mm, const char *path, char *const argv[],
 			char *const envp[], uint64_t *entry, uint64_t *sp)
 {
-	struct image im, interp = { 0 };
+	struct image im = { 0 }, interp = { 0 };
 	int err = open_image(path, &im);
 
-	if (err)
-		return err;
-	im.base = im.eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
-	if ((err = load_image(mm, &im)))
-		return err;
-	mm->brk_start = mm->brk = im.end;
-	if (im.interp && (err = load_interp(mm, &im, &interp)))
-		return err;
-	if ((err = vm_map_fixed(mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
-				VM_READ | VM_WRITE)) ||
-	    (err = build_stack(mm, &im, interp.base, vdso_map(mm), path, argv, envp, sp)))
-		return err;
-	*entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
-	return 0;
+	if (!err) {
+		im.base = im.eh->e_type == ET_DYN ? USER_PIE_BASE : 0;
+		err = load_image(mm, &im);
+	}
+	if (!err) {
+		mm->brk_start = mm->brk = im.end;
+		if (im.interp)
+			err = load_interp(mm, &im, &interp);
+	}
+	if (!err && !(err = vm_map_fixed(mm, USER_STACK_TOP - USER_STACK_MAX, USER_STACK_MAX,
+					 VM_READ | VM_WRITE)))
+		err = build_stack(mm, &im, interp.base, vdso_map(mm), path, argv, envp, sp);
+	if (!err)
+		*entry = im.interp ? interp.base + interp.eh->e_entry : im.base + im.eh->e_entry;
+	close_image(&interp);
+	close_image(&im);
+	return err;
 }
 
 /* A "#!interpreter [arg]" script: the argv the interpreter is run with,
@@ -306,13 +316,13 @@ static char **script_argv(const char *path, char *const argv[], int *owned, int 
 	size_t len;
 
 	*err = vfs_lookup(path, &ino);
-	if (!*err && S_ISREG(ino->mode))
-		*err = inode_load(ino);
-	if (*err || !S_ISREG(ino->mode) || ino->size < 2 || memcmp(ino->data, "#!", 2))
+	if (*err || !S_ISREG(ino->mode) || ino->size < 2)
 		return NULL;
-	len = MIN(ino->size - 2, sizeof(line) - 1);
-	memcpy(line, ino->data + 2, len);
+	len = MIN(ino->size, sizeof(line) - 1);
+	if ((*err = fdata_read(ino, 0, line, len)) || memcmp(line, "#!", 2))
+		return NULL;
 	line[len] = '\0';
+	memmove(line, line + 2, len - 1);
 	if ((p = strchr(line, '\n')))
 		*p = '\0';
 	for (interp = line; *interp == ' ' || *interp == '\t'; interp++)

@@ -148,7 +148,6 @@ static int unpack_file(const struct vfs_name *nm, const struct entry *e,
 	if (e->f[F_FILESIZE]) {
 		in->data = (char *)e->data;
 		in->size = e->f[F_FILESIZE];
-		in->capacity = 0;
 		in->borrowed = true;
 	}
 	*out = in;

@@ -2,8 +2,8 @@
  *
  * The mounted tree lives in tmpfs like everything else, filled from the
  * disk as it is used: a directory reads its entries at the first lookup,
- * listing or change (the tmpfs refresh hook), a regular file its data at
- * the first open or exec (inode->load). Each inode of the tree points at an
+ * listing or change (the tmpfs refresh hook), a regular file its pages as
+ * they are read (fs_hooks.read_pages). Each inode of the tree points at an
  * ext2_node, and tmpfs tells this file (struct fs_hooks) of every change
  * before it makes it: names and allocations are edited in the block cache
  * at once, file data is marked dirty, and a sync (fsync, sync, O_SYNC,
@@ -21,6 +21,7 @@
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/page.h"
 
 #define SB_OFFSET 1024
 #define ROOT_INO 2
@@ -28,7 +29,6 @@
 #define FILE_MAX (1ull << 40)   /* as tmpfs's: offsets stay far from overflow */
 #define LARGE_FILE_MIN (1ull << 31)  /* sizes from here need large_file */
 #define RO_COMPAT_LARGE_FILE 0x2
-#define RUN_MAX (1024 * 1024)   /* bytes per disk request when loading */
 #define LINKS_MAX 65000         /* as Linux's ext2 */
 #define STATE_CLEAN 1
 #define STATE_ERRORS 2
@@ -42,6 +42,8 @@
  * Linux's flusher does (it waits 30 s): a crash of wisp then loses seconds
  * of them, not a whole run's. */
 #define WRITEBACK_AGE_NS (5ull * 1000000000)
+/* Dirty file data may take up to 1/DIRTY_SHARE of guest memory. */
+#define DIRTY_SHARE 4
 
 /* st_dev of a disk's files: 254:0, 254:16, ... as Linux numbers vda, vdb. */
 #define DISK_DEV(index) (0xfe00 + 16 * (index))
@@ -79,120 +81,6 @@ static int super_rw(struct ext2 *fs, bool write)
 	int err = vblk_rw(fs->disk, SB_OFFSET / VBLK_SECTOR, fs->sb, 1024 / VBLK_SECTOR, write);
 
 	return err ? -EIO : 0;
-}
-
-/* ------------------------------------------------------ reading data */
-
-/* Reading a file: consecutive disk blocks go out as one request. */
-struct reader {
-	struct ext2 *fs;
-	uint8_t *dst;               /* the file's buffer */
-	uint64_t done, want;        /* bytes placed, bytes wanted (rounded up) */
-	uint32_t run_start, run_len;/* pending run of disk blocks */
-	uint8_t *run_dst;
-};
-
-/* Queues the pending run: read_data sends them all together. */
-static int flush_run(struct reader *r)
-{
-	int err = r->run_len ? queue_read(r->fs, r->run_start, r->run_len, r->run_dst) : 0;
-
-	r->run_len = 0;
-	return err;
-}
-
-static int add_block(struct reader *r, uint32_t blk)
-{
-	uint8_t *at = r->dst + r->done;
-	int err = 0;
-
-	if (!blk) {             /* a hole reads as zeros */
-		err = flush_run(r);
-		memset(at, 0, r->fs->block_size);
-	} else if (r->run_len && blk == r->run_start + r->run_len &&
-		   (r->run_len + 1) * r->fs->block_size <= RUN_MAX) {
-		r->run_len++;
-	} else {
-		err = flush_run(r);
-		r->run_start = blk;
-		r->run_len = 1;
-		r->run_dst = at;
-	}
-	r->done += r->fs->block_size;
-	return err;
-}
-
-/* The blocks under pointer blk, depth levels of indirection down. Indirect
- * blocks come through the cache: this session may have changed them. */
-static int walk(struct reader *r, uint32_t blk, int depth)
-{
-	uint32_t per = r->fs->block_size / 4;
-	uint8_t *ptrs;
-	int err = 0;
-
-	if (depth == 0)
-		return add_block(r, blk);
-	if (!blk) {
-		uint64_t span = r->fs->block_size;
-
-		for (int i = 0; i < depth; i++)
-			span *= per;
-		while (span && r->done < r->want && !err) {
-			err = add_block(r, 0);
-			span -= r->fs->block_size;
-		}
-		return err;
-	}
-	if (!ext2_valid_block(r->fs, blk) || !(ptrs = bcache_get(r->fs->cache, blk, false, &err)))
-		return err ? err : -EIO;
-	for (uint32_t i = 0; i < per && r->done < r->want && !err; i++)
-		err = walk(r, le32(ptrs + 4 * i), depth - 1);
-	return err;
-}
-
-/* Reads the first size bytes of a node's data into a new buffer (rounded
- * up to a block, zero-padded). */
-static int read_data(struct ext2_node *n, uint64_t size, uint8_t **out)
-{
-	struct reader r = { .fs = n->fs };
-	int err = 0;
-
-	if (size > FILE_MAX)
-		return -EFBIG;
-	r.want = ALIGN_UP(size, n->fs->block_size);
-	if (!(r.dst = kmalloc(r.want ? r.want : 1)))
-		return -ENOMEM;
-	for (int i = 0; i < EXT2_DIRECT && r.done < r.want && !err; i++)
-		err = add_block(&r, n->block[i]);
-	for (int depth = 1; depth <= 3 && r.done < r.want && !err; depth++)
-		err = walk(&r, n->block[EXT2_DIRECT + depth - 1], depth);
-	if (!err)
-		err = flush_run(&r);
-	if (vblk_wait(n->fs->disk) && !err)
-		err = -EIO;
-	if (err) {
-		kfree(r.dst);
-		return err;
-	}
-	*out = r.dst;
-	return 0;
-}
-
-static int load_file(struct inode *in)
-{
-	struct ext2_node *n = node_of(in);
-	uint8_t *data;
-	int err = read_data(n, in->size, &data);
-
-	if (err == -ENOMEM)
-		kprintf("ext2 %s: inode %u (%lu MiB) does not fit in guest memory: files on a disk "
-			"are held whole while open; try a larger --mem\n", vblk_mount(n->fs->disk),
-			n->ino, (unsigned long)(in->size >> 20));
-	if (err)
-		return err;
-	in->data = (char *)data;
-	in->capacity = ALIGN_UP(in->size, n->fs->block_size);
-	return 0;
 }
 
 /* ----------------------------------------------------- nodes by number */
@@ -237,7 +125,6 @@ static void node_free(struct ext2_node *n)
 		}
 	n->in->fs_node = NULL;
 	kfree(n->dirty);
-	kfree(n->tail);
 	kfree(n);
 }
 
@@ -252,6 +139,25 @@ static void set_attrs(struct inode *in, const uint8_t *raw)
 	in->mtime_ns = (int64_t)le32(raw + 16) * 1000000000;
 }
 
+/* A long symlink target: size bytes from the node's first blocks. */
+static int read_slow_target(struct ext2_node *n, uint64_t size, uint8_t **out)
+{
+	uint32_t bs = n->fs->block_size, blk;
+	uint8_t *data = kzalloc(ALIGN_UP(size, bs));
+	int err = data ? 0 : -ENOMEM;
+
+	for (uint64_t i = 0; i * bs < size && !err; i++)
+		if (!(err = ext2_bmap(n, i, false, &blk)) && blk)
+			err = queue_read(n->fs, blk, 1, data + i * bs);
+	if (data && vblk_wait(n->fs->disk) && !err)
+		err = -EIO;
+	if (err)
+		kfree(data);
+	else
+		*out = data;
+	return err;
+}
+
 /* A symlink's target: in i_block if short ("fast"), else in its block. */
 static int read_target(struct ext2_node *n, uint64_t size, struct inode *in)
 {
@@ -262,14 +168,14 @@ static int read_target(struct ext2_node *n, uint64_t size, struct inode *in)
 		return -EIO;
 	if (!n->blocks_512 && size <= sizeof(n->block))
 		data = (uint8_t *)n->block;
-	else if ((err = read_data(n, size, &data)))
+	else if ((err = read_slow_target(n, size, &data)))
 		return err;
 	in->data = kstrndup((const char *)data, size);
 	if (data != (uint8_t *)n->block)
 		kfree(data);
 	if (!in->data)
 		return -ENOMEM;
-	in->size = in->capacity = strlen(in->data);
+	in->size = strlen(in->data);
 	return 0;
 }
 
@@ -315,8 +221,7 @@ static int node_read(struct ext2 *fs, uint32_t ino, struct inode **out)
 		in->refresh = list_dir;
 		n->dir_size = size;
 	} else if (S_ISREG(mode)) {
-		in->size = size;
-		in->load = load_file;
+		in->size = size;  /* the data comes page by page: ext2_read */
 	}
 	node_attach(n, in);
 	*out = in;
@@ -444,6 +349,20 @@ uint64_t ext2_write_back_old(void)
 			next = fs->dirty_since + WRITEBACK_AGE_NS;
 	}
 	return next;
+}
+
+void ext2_balance_dirty(size_t more)
+{
+	uint64_t total = page_total_count(), dirty = ext2_dirty_bytes() / PAGE_SIZE;
+	uint64_t need = ALIGN_UP(more, PAGE_SIZE) / PAGE_SIZE + total / 16;
+
+	/* Short of memory, writing back helps only if much of it is dirty:
+	 * clean pages go without it when needed. */
+	if (dirty <= total / DIRTY_SHARE && (page_free_count() >= need || dirty < need))
+		return;
+	for (struct ext2 *fs = mounted; fs; fs = fs->next)
+		if (fs->dirty)
+			write_back(fs, false, false);
 }
 
 int ext2_sync_all(void)
@@ -767,8 +686,18 @@ static uint64_t ext2_blocks(struct inode *in)
 	return n->blocks_512 + n->pending * (n->fs->block_size / 512);
 }
 
+static int ext2_read(struct inode *in, uint64_t first, uint64_t count)
+{
+	return ext2_read_pages(node_of(in), first, count);
+}
+
+static bool ext2_dirty_page(struct inode *in, uint64_t page)
+{
+	return ext2_page_dirty(node_of(in), page);
+}
+
 static const struct fs_hooks ext2_hooks = {
-	.create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
+	.read_pages = ext2_read, .page_dirty = ext2_dirty_page, .create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
 	.rename = ext2_rename, .write = ext2_write, .truncate = ext2_truncate,
 	.setattr = ext2_setattr, .sync = ext2_sync, .statfs = ext2_statfs,
 	.blocks = ext2_blocks, .evict = ext2_evict,

@@ -55,7 +55,6 @@ struct ext2_node {
 	uint64_t *dirty;           /* regular files: blocks with unwritten data */
 	uint64_t dirty_bits;       /* capacity of dirty, in blocks */
 	uint64_t pending;          /* dirty blocks not allocated yet (its share of fs->pending) */
-	uint8_t *tail;             /* a block: the file's last one, if partial, on its way out */
 	struct ext2_node *hnext, *dnext;
 };
 
@@ -123,9 +122,15 @@ int ext2_node_write(struct ext2_node *n);
  * before any metadata. With datasync, a record whose only changes are
  * times, mode or owner stays dirty. */
 int ext2_node_queue(struct ext2_node *n, bool datasync);
+/* Reads file pages [first, first + count), none of them in memory, into
+ * the node's inode (the read_pages hook). */
+int ext2_read_pages(struct ext2_node *n, uint64_t first, uint64_t count);
 /* Marks [off, off+len) of a regular file to be written; -ENOSPC if the
  * disk could not take it. */
 int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len);
+/* Whether a file page holds dirty blocks (the page_dirty hook). */
+bool ext2_page_dirty(struct ext2_node *n, uint64_t page);
+uint64_t ext2_dirty_bytes(void);
 /* Forgets unwritten data from block keep on (truncate). */
 void ext2_data_drop(struct ext2_node *n, uint64_t keep);
 /* Frees an inode without names and its blocks on the disk. */

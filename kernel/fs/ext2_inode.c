@@ -1,7 +1,8 @@
 /* ext2_inode.c: block maps, file data write-back and inode records.
  *
- * A regular file's data lives whole in its tmpfs inode; what changed is a
- * bit per block (n->dirty). A sync writes those blocks, allocating the
+ * A regular file's data is in the pages of its tmpfs inode (fdata.h),
+ * read from the disk as they are used; what changed is a bit per block
+ * (n->dirty), and a dirty block's page stays in memory. A sync writes those blocks, allocating the
  * missing ones then, next to the file's previous block, so that a file
  * written in order lands in order. A dirty block that is unmapped and all
  * zeros stays a hole: sparse files cost nothing. */
@@ -13,8 +14,10 @@
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/page.h"
 
 #define RUN_MAX (1024 * 1024)    /* bytes per data request */
+#define RUN_SEGS 32              /* pieces per request: 4 requests fill the queue */
 #define I_MODE 0
 #define I_UID 2
 #define I_SIZE 4
@@ -252,9 +255,33 @@ int ext2_free_from(struct ext2_node *n, uint64_t keep)
 
 /* ---------------------------------------------------------- dirty data */
 
+/* Bytes of file data, on every disk, changed and not written back. */
+static uint64_t dirty_bytes;
+
 static bool test_bit(const uint64_t *map, uint64_t i)
 {
 	return map[i / 64] >> (i % 64) & 1;
+}
+
+static void clear_dirty(struct ext2_node *n, uint64_t i)
+{
+	n->dirty[i / 64] &= ~(1ull << (i % 64));
+	dirty_bytes -= MIN(dirty_bytes, n->fs->block_size);
+}
+
+uint64_t ext2_dirty_bytes(void)
+{
+	return dirty_bytes;
+}
+
+bool ext2_page_dirty(struct ext2_node *n, uint64_t page)
+{
+	uint32_t per = PAGE_SIZE / n->fs->block_size;
+
+	for (uint64_t i = page * per; i < (page + 1) * per && i < n->dirty_bits; i++)
+		if (test_bit(n->dirty, i))
+			return true;
+	return false;
 }
 
 static int grow_dirty(struct ext2_node *n, uint64_t bits)
@@ -302,7 +329,10 @@ int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len)
 	if (fresh && needed(fs, fs->pending + fresh) > ext2_free_blocks(fs))
 		return -ENOSPC;
 	for (uint64_t i = first; i <= last; i++)
-		n->dirty[i / 64] |= 1ull << (i % 64);
+		if (!test_bit(n->dirty, i)) {
+			n->dirty[i / 64] |= 1ull << (i % 64);
+			dirty_bytes += fs->block_size;
+		}
 	fs->pending += fresh;
 	n->pending += fresh;
 	ext2_node_touch(n);  /* the data needs a sync; the record only if it grows */
@@ -325,45 +355,133 @@ void ext2_data_drop(struct ext2_node *n, uint64_t keep)
 	for (uint64_t i = keep; i < n->dirty_bits; i++) {
 		if (!test_bit(n->dirty, i))
 			continue;
-		n->dirty[i / 64] &= ~(1ull << (i % 64));
+		clear_dirty(n, i);
 		if (!ext2_bmap(n, i, false, &blk) && !blk)
 			unpend(n);
 	}
 }
 
-/* A run of file blocks on consecutive disk blocks, written as one request. */
+#define READ_CHUNK 256  /* pages read before they go into the file: 1 MiB */
+
+/* A run of consecutive disk blocks, going to or from memory in pieces
+ * (pages, merged where they are adjacent), sent as one request. */
 struct run {
-	uint64_t fblk;
-	uint32_t blk, len;
+	uint32_t blk, len;         /* first disk block, blocks */
+	unsigned nseg;
+	struct vblk_seg seg[RUN_SEGS];
 };
 
-/* Queues a run; the file's last block may end past its buffer and goes
- * through n->tail, kept until the node is freed. */
-static int write_run(struct ext2_node *n, struct run *r)
+static int run_send(struct ext2 *fs, struct run *r, bool write)
+{
+	int err = 0;
+
+	if (r->len && vblk_queue(fs->disk, (uint64_t)r->blk * (fs->block_size / VBLK_SECTOR),
+				 r->seg, r->nseg, write))
+		err = -EIO;
+	r->len = r->nseg = 0;
+	return err;
+}
+
+/* Adds disk block blk, whose data is at buf, sending the run first if blk
+ * does not continue it. */
+static int run_add(struct ext2 *fs, struct run *r, uint32_t blk, void *buf, bool write)
+{
+	uint32_t bs = fs->block_size;
+	struct vblk_seg *last = r->nseg ? &r->seg[r->nseg - 1] : NULL;
+	bool adjacent = last && (char *)last->buf + last->len == (char *)buf;
+	int err;
+
+	if (r->len && (blk != r->blk + r->len || (uint64_t)(r->len + 1) * bs > RUN_MAX ||
+		       (!adjacent && r->nseg == RUN_SEGS))) {
+		if ((err = run_send(fs, r, write)))
+			return err;
+		last = NULL;
+		adjacent = false;
+	}
+	if (!r->len)
+		r->blk = blk;
+	if (adjacent)
+		last->len += bs;
+	else
+		r->seg[r->nseg++] = (struct vblk_seg){ buf, bs };
+	r->len++;
+	return 0;
+}
+
+/* Where file block i is in memory, or NULL if its page is not. */
+static uint8_t *block_data(struct ext2_node *n, uint64_t i)
+{
+	uint32_t bs = n->fs->block_size;
+	uint8_t *page = fdata_page(n->in, i * bs / PAGE_SIZE);
+
+	return page ? page + i * bs % PAGE_SIZE : NULL;
+}
+
+/* Reads file page idx into a new page, unless all of it is a hole: then
+ * *out is NULL. The transfers are queued on r. */
+static int read_page(struct ext2_node *n, uint64_t idx, struct run *r, uint8_t **out)
 {
 	struct ext2 *fs = n->fs;
-	uint32_t per = fs->block_size / VBLK_SECTOR;
-	uint64_t off = r->fblk * fs->block_size, end = off + (uint64_t)r->len * fs->block_size;
-	struct inode *in = n->in;
-	struct vblk_seg segs[2] = { { in->data + off, r->len * fs->block_size } };
-	unsigned nseg = 1;
+	uint32_t bs = fs->block_size, per = PAGE_SIZE / bs, blk[PAGE_SIZE / 1024] = { 0 };
+	uint64_t size = n->in->size, start = idx * PAGE_SIZE;
+	bool mapped = false;
+	uint8_t *page;
+	int err;
 
-	uint8_t *tail = n->tail;
-
-	if (end > in->capacity) {
-		uint64_t at = end - fs->block_size;
-
-		if (!tail && !(tail = n->tail = kmalloc(fs->block_size)))
-			return -ENOMEM;
-		memset(tail, 0, fs->block_size);
-		memcpy(tail, in->data + at, in->size - at);
-		segs[0].len -= fs->block_size;
-		segs[nseg++] = (struct vblk_seg){ tail, fs->block_size };
+	*out = NULL;
+	for (uint32_t k = 0; k < per && start + k * bs < size; k++) {
+		if ((err = ext2_bmap(n, idx * per + k, false, &blk[k])))
+			return err;
+		mapped |= blk[k] != 0;
 	}
-	r->len = 0;
-	if (!segs[0].len)
-		segs[0] = segs[--nseg];
-	return vblk_queue(fs->disk, (uint64_t)r->blk * per, segs, nseg, true) ? -EIO : 0;
+	if (!mapped)
+		return 0;
+	if (!(page = *out = page_alloc()))
+		return -ENOMEM;
+	for (uint32_t k = 0; k < per; k++)
+		if (!blk[k])
+			memset(page + k * bs, 0, bs);
+		else if ((err = run_add(fs, r, blk[k], page + k * bs, false)))
+			return err;
+	return 0;
+}
+
+/* Reads up to READ_CHUNK pages, then puts them into the file. */
+static int read_chunk(struct ext2_node *n, uint64_t first, uint64_t count)
+{
+	static uint8_t *pages[READ_CHUNK];
+	static struct run r;
+	uint64_t got = 0;
+	int err = 0;
+
+	while (got < count && !err)
+		err = read_page(n, first + got, &r, &pages[got]), got++;
+	if (!err)
+		err = run_send(n->fs, &r, false);
+	if (vblk_wait(n->fs->disk) && !err)
+		err = -EIO;
+	r.len = r.nseg = 0;
+	for (uint64_t i = 0; i < got; i++) {
+		uint64_t start = (first + i) * PAGE_SIZE, size = n->in->size;
+
+		/* The disk may hold old bytes past the end: the page must not. */
+		if (pages[i] && start + PAGE_SIZE > size)
+			memset(pages[i] + (size - start), 0, start + PAGE_SIZE - size);
+		if (pages[i] && (err || (err = fdata_add(n->in, first + i, pages[i]))))
+			page_free(pages[i]);
+	}
+	return err;
+}
+
+int ext2_read_pages(struct ext2_node *n, uint64_t first, uint64_t count)
+{
+	int err = 0;
+
+	for (uint64_t done = 0, k; done < count && !err; done += k) {
+		k = MIN(count - done, READ_CHUNK);
+		err = read_chunk(n, first + done, k);
+	}
+	return err;
 }
 
 static bool all_zero(const uint8_t *p, uint64_t len)
@@ -374,18 +492,19 @@ static bool all_zero(const uint8_t *p, uint64_t len)
 	return true;
 }
 
-/* Maps file block i for writing, next to prev (the disk block of file
- * block i - 1, or 0 if not known); *blk 0 means it stays a hole. */
-static int map_for_write(struct ext2_node *n, uint64_t i, uint32_t prev, uint32_t *blk)
+/* Maps file block i, whose data is at buf, for writing, next to prev (the
+ * disk block of file block i - 1, or 0 if not known); *blk 0 means it
+ * stays a hole. */
+static int map_for_write(struct ext2_node *n, uint64_t i, const uint8_t *buf, uint32_t prev,
+			 uint32_t *blk)
 {
 	struct ext2 *fs = n->fs;
-	uint64_t off = i * fs->block_size;
 	int err = ext2_bmap(n, i, false, blk);
 
 	if (err || *blk)
 		return err;
 	unpend(n);
-	if (all_zero((uint8_t *)n->in->data + off, MIN(fs->block_size, n->in->size - off)))
+	if (all_zero(buf, fs->block_size))
 		return 0;
 	if (!prev && i && (err = ext2_bmap(n, i - 1, false, &prev)))
 		return err;
@@ -393,36 +512,40 @@ static int map_for_write(struct ext2_node *n, uint64_t i, uint32_t prev, uint32_
 }
 
 /* Queues n's dirty blocks; the caller sends them (vblk_wait) before
- * anything that points at them. */
+ * anything that points at them. A dirty block whose page is not in memory
+ * (a write that ran out of memory half-way) was never changed: it stays as
+ * the disk has it. */
 static int queue_data(struct ext2_node *n)
 {
 	struct ext2 *fs = n->fs;
 	uint64_t nblk = MIN(n->dirty_bits, ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
-	struct run r = { 0 };
+	static struct run r;
 	uint32_t blk, prev = 0;
 	int err = 0;
 
 	for (uint64_t i = 0; i < nblk && !err; i++) {
+		uint8_t *buf;
+
 		if (!test_bit(n->dirty, i)) {
 			prev = 0;
 			continue;
 		}
-		if ((err = map_for_write(n, i, prev, &blk)))
-			break;
-		n->dirty[i / 64] &= ~(1ull << (i % 64));
-		prev = blk;
-		if (r.len && blk && i == r.fblk + r.len && blk == r.blk + r.len &&
-		    (r.len + 1) * fs->block_size <= RUN_MAX) {
-			r.len++;
+		clear_dirty(n, i);
+		if (!(buf = block_data(n, i))) {
+			if (!(err = ext2_bmap(n, i, false, &blk)) && !blk)
+				unpend(n);
+			prev = 0;
 			continue;
 		}
-		if (r.len && (err = write_run(n, &r)))
+		if ((err = map_for_write(n, i, buf, prev, &blk)))
 			break;
+		prev = blk;
 		if (blk)
-			r = (struct run){ .fblk = i, .blk = blk, .len = 1 };
+			err = run_add(fs, &r, blk, buf, true);
 	}
-	if (!err && r.len)
-		err = write_run(n, &r);
+	if (!err)
+		err = run_send(fs, &r, true);
+	r.len = r.nseg = 0;
 	return err;
 }
 

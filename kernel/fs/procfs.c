@@ -241,8 +241,8 @@ static void show_comm(struct procbuf *b, struct proc *p)
  * but exec put the image's PT_LOAD segments at a known load bias. */
 struct exe_image {
 	const char *path;
-	const struct inode *in;
-	const Elf64_Ehdr *eh;
+	struct inode *in;
+	const Elf64_Ehdr *eh;  /* the file's bytes, from fdata_flat */
 	uint64_t bias;
 };
 
@@ -250,14 +250,16 @@ static bool exe_image(const struct proc *p, struct exe_image *x)
 {
 	struct inode *in;
 	const Elf64_Ehdr *eh;
+	int err;
 
 	if (!p->exe_path || vfs_lookup(p->exe_path, &in) || !S_ISREG(in->mode) ||
-	    in->size < sizeof(*eh))
+	    in->size < sizeof(*eh) || !(eh = (const void *)fdata_flat(in, &err)))
 		return false;
-	eh = (const void *)in->data;
 	if (memcmp(eh->e_ident, ELFMAG, SELFMAG) || eh->e_phentsize != sizeof(Elf64_Phdr) ||
-	    eh->e_phoff > in->size || eh->e_phnum > (in->size - eh->e_phoff) / sizeof(Elf64_Phdr))
+	    eh->e_phoff > in->size || eh->e_phnum > (in->size - eh->e_phoff) / sizeof(Elf64_Phdr)) {
+		fdata_unflat(in, (const char *)eh);
 		return false;
+	}
 	*x = (struct exe_image){ p->exe_path, in, eh, eh->e_type == ET_DYN ? USER_PIE_BASE : 0 };
 	return true;
 }
@@ -316,6 +318,8 @@ static void show_maps(struct procbuf *b, struct proc *p)
 			   v->prot & VM_EXEC ? 'x' : '-', off, dev >> 8, dev & 0xff, ino,
 			   name[0] ? MAX(72 - n, 1) : 0, "", name);
 	}
+	if (have_exe)
+		fdata_unflat(x.in, (const char *)x.eh);
 }
 
 /* /proc/PID/stat, or with a thread (t) /proc/PID/task/TID/stat. */
@@ -729,7 +733,7 @@ static const char *set_link(struct inode *in, const char *target)
 		return NULL;
 	kfree(in->data);
 	in->data = copy;
-	in->size = in->capacity = strlen(copy);
+	in->size = strlen(copy);
 	return copy;
 }
 

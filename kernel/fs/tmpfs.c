@@ -48,7 +48,9 @@ static void inode_maybe_free(struct inode *in)
 		in->hooks->evict(in);
 	if (S_ISDIR(in->mode) && in->parent != in)
 		inode_put(in->parent);
-	if (!in->borrowed)
+	if (S_ISREG(in->mode))
+		fdata_free(in);
+	else
 		kfree(in->data);
 	kfree(in);
 }
@@ -246,7 +248,7 @@ int tmpfs_symlink(struct inode *dir, const char *name, size_t len,
 	if (!in || !(in->data = kstrndup(target, tlen)))
 		goto fail;
 	/* A target with a NUL in it ends there, as a C string would. */
-	in->size = in->capacity = strlen(in->data);
+	in->size = strlen(in->data);
 	err = add_new(dir, name, len, in);
 	if (err)
 		goto fail;
@@ -375,51 +377,25 @@ int tmpfs_rename(struct inode *odir, const char *oname, size_t olen,
 	return 0;
 }
 
-/* Makes in->data private and able to hold cap bytes; grows geometrically. */
-static int data_reserve(struct inode *in, uint64_t cap)
-{
-	uint64_t ncap;
-	char *p;
-
-	if (!in->borrowed && cap <= in->capacity)
-		return 0;
-	ncap = MAX(cap, MAX(in->capacity * 2, 64));
-	if (in->borrowed) {
-		p = kmalloc(ncap);
-		if (p)
-			memcpy(p, in->data, in->size);
-	} else if (!(p = krealloc(in->data, ncap)) && ncap > cap) {
-		/* Near the end of memory, growing by only what is asked may fit. */
-		p = krealloc(in->data, ncap = cap);
-	}
-	if (!p) {
-		static bool told;
-
-		if (in->hooks && !told)  /* ENOSPC would point at the disk */
-			kprintf("out of guest memory for a file on a disk (open files are held in "
-				"memory): try a larger --mem\n");
-		told |= in->hooks != NULL;
-		return -ENOSPC;
-	}
-	in->data = p;
-	in->capacity = ncap;
-	in->borrowed = false;
-	return 0;
-}
-
 int tmpfs_write_back(struct inode *in, uint64_t off, const void *buf, size_t len)
 {
+	char old[256];
 	int err;
 
 	if (off >= in->size)
 		return 0;
 	len = MIN(len, in->size - off);
-	if ((err = data_reserve(in, in->size)))
-		return err;
-	if (memcmp(in->data + off, buf, len)) {
-		if (in->hooks && (err = in->hooks->write(in, off, len)))
+	/* Only what changed is written: the rest stays clean on a disk. */
+	for (size_t n, done = 0; done < len; done += n) {
+		n = MIN(sizeof(old), len - done);
+		if ((err = fdata_read(in, off + done, old, n)))
 			return err;
-		memcpy(in->data + off, buf, len);
+		if (!memcmp(old, (const char *)buf + done, n))
+			continue;
+		if (in->hooks && (err = in->hooks->write(in, off + done, n)))
+			return err;
+		if (fdata_write(in, off + done, (const char *)buf + done, n) != (ssize_t)n)
+			return -ENOSPC;
 		in->mtime_ns = in->ctime_ns = vfs_now();
 	}
 	return 0;
@@ -433,23 +409,12 @@ int tmpfs_truncate(struct inode *in, uint64_t size)
 		return -EROFS;
 	if (size > MAX_FILE_SIZE)
 		return -EFBIG;
-	if (!size)
-		in->load = NULL;  /* nothing of the old data is needed */
-	if ((err = inode_load(in)))
-		return err;
-	if (size > in->size && (err = data_reserve(in, size)))
-		return err;
+	/* The disk marks the changed blocks dirty first, so that the pages
+	 * fdata_resize reads for them cannot be dropped meanwhile. */
 	if (in->hooks && (err = in->hooks->truncate(in, size)))
 		return err;
-	if (size > in->size) {
-		memset(in->data + in->size, 0, size - in->size);
-	} else if (!size && !in->borrowed) {
-		/* O_TRUNC then rewrite is common: start the buffer over. */
-		kfree(in->data);
-		in->data = NULL;
-		in->capacity = 0;
-	}
-	/* Shrinking borrowed data needs no copy: the archive stays mapped. */
+	if ((err = fdata_resize(in, size)))
+		return err;
 	in->size = size;
 	in->mtime_ns = in->ctime_ns = vfs_now();
 	return 0;
@@ -459,19 +424,44 @@ static ssize_t file_read(struct file *f, void *buf, size_t len, off_t *pos)
 {
 	struct inode *in = f->inode;
 	size_t n;
+	int err;
 
 	if ((uint64_t)*pos >= in->size)
 		return 0;
 	n = MIN(len, in->size - *pos);
-	memcpy(buf, in->data + *pos, n);
+	if ((err = fdata_read(in, *pos, buf, n)))
+		return err;
 	*pos += n;
 	return n;
 }
 
+/* One piece of a write at pos: the disk is told first (it may refuse, and
+ * the blocks it marks dirty stay in memory from then on). */
+static ssize_t write_piece(struct inode *in, const void *buf, size_t len, uint64_t pos)
+{
+	uint64_t end = pos + len;
+	ssize_t n;
+	int err;
+
+	if (in->hooks && (err = in->hooks->write(in, pos, len)))
+		return err;
+	if (end > in->size && (err = fdata_resize(in, end)))
+		return err;
+	/* Past the end, the pages read as zeros: a hole needs nothing. */
+	if ((n = fdata_write(in, pos, buf, len)) > 0)
+		in->size = MAX(in->size, pos + n);
+	return n;
+}
+
+/* Writes to a disk go in pieces, each after dirty data is written back if
+ * it fills memory: a file may be larger than guest memory. */
+#define WRITE_PIECE (1u << 20)
+
 static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *pos)
 {
 	struct inode *in = f->inode;
-	uint64_t end;
+	size_t done = 0;
+	ssize_t n = 0;
 	int err;
 
 	if (in->read_only)
@@ -482,22 +472,25 @@ static ssize_t file_write(struct file *f, const void *buf, size_t len, off_t *po
 		return 0;
 	if ((uint64_t)*pos > MAX_FILE_SIZE || len > MAX_FILE_SIZE - *pos)
 		return -EFBIG;
-	end = *pos + len;
-	if ((err = data_reserve(in, end)))
-		return err;
-	if (in->hooks && (err = in->hooks->write(in, *pos, len)))
-		return err;
-	/* A write past the end leaves a hole that must read as zeros. */
-	if ((uint64_t)*pos > in->size)
-		memset(in->data + in->size, 0, *pos - in->size);
-	memcpy(in->data + *pos, buf, len);
-	in->size = MAX(in->size, end);
+	while (done < len) {
+		size_t piece = in->hooks ? MIN(len - done, WRITE_PIECE) : len - done;
+
+		if (in->hooks)
+			ext2_balance_dirty(piece);
+		if ((n = write_piece(in, (const char *)buf + done, piece, *pos + done)) <= 0)
+			break;
+		done += n;
+		if ((size_t)n < piece)
+			break;
+	}
+	if (!done)
+		return n;
 	in->mtime_ns = in->ctime_ns = vfs_now();
-	*pos = end;
+	*pos += done;
 	/* O_SYNC is __O_SYNC | O_DSYNC. */
 	if ((f->flags & O_DSYNC) && (err = inode_sync(in, !(f->flags & __O_SYNC))))
 		return err;
-	return len;
+	return done;
 }
 
 static ssize_t dir_read(struct file *f, void *buf, size_t len, off_t *pos)
@@ -515,15 +508,6 @@ void inode_changed(struct inode *in)
 int inode_sync(struct inode *in, bool datasync)
 {
 	return in->hooks ? in->hooks->sync(in, datasync) : 0;
-}
-
-int inode_load(struct inode *in)
-{
-	int err = in->load ? in->load(in) : 0;
-
-	if (!err)
-		in->load = NULL;
-	return err;
 }
 
 const struct file_ops tmpfs_file_ops = {
@@ -549,6 +533,7 @@ struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos)
 
 void vfs_init(void)
 {
+	fdata_init();
 	root = inode_new(S_IFDIR | 0755);
 	if (!root)
 		panic("vfs: out of memory");

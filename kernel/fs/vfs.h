@@ -3,6 +3,7 @@
 #define FS_VFS_H
 
 #include "kernel.h"
+#include "fs/fdata.h"
 
 struct file;
 struct inode;
@@ -40,6 +41,12 @@ struct fs_hooks {
 	int (*rename)(struct inode *odir, const char *oname, size_t olen,
 		      struct inode *ndir, const char *nname, size_t nlen,
 		      struct inode *in, struct inode *victim);
+	/* Reads pages [first, first + count) of a regular file, none of them
+	 * in memory, into its fdata (fdata_add); holes stay out. */
+	int (*read_pages)(struct inode *in, uint64_t first, uint64_t count);
+	/* Whether a page of a regular file holds changes the disk does not
+	 * have yet: such a page stays in memory. Must not allocate. */
+	bool (*page_dirty)(struct inode *in, uint64_t page);
 	/* Bytes [off, off + len) of a regular file are about to be written. */
 	int (*write)(struct inode *in, uint64_t off, uint64_t len);
 	int (*truncate)(struct inode *in, uint64_t size);
@@ -55,18 +62,19 @@ struct fs_hooks {
 	void (*evict)(struct inode *in);
 };
 
-/* File data lives in one buffer; `borrowed` data points into the initramfs
- * and is copied on the first write, so unpacking costs no copy. An inode is
- * freed when it has no names (nlink) and no users (refs) left. */
+/* A regular file's data is in pages (fdata.h); `borrowed` data points into
+ * the initramfs and moves into pages on the first change, so unpacking
+ * costs no copy. An inode is freed when it has no names (nlink) and no
+ * users (refs) left. */
 struct inode {
 	unsigned long ino;
 	unsigned mode;   /* S_IF* | permissions */
 	unsigned nlink;
 	unsigned uid, gid;
 	uint64_t size;
-	char *data;      /* regular files: contents; symlinks: target */
-	uint64_t capacity;
+	char *data;      /* symlinks: target; borrowed regular files: contents */
 	bool borrowed;
+	struct fdata pages;           /* regular files */
 	int64_t atime_ns, mtime_ns, ctime_ns;
 	const struct file_ops *fops;  /* for character devices */
 	unsigned rdev;
@@ -79,9 +87,6 @@ struct inode {
 	 * up to date before a lookup or a listing; else NULL. */
 	void (*refresh)(struct inode *dir);
 	void *priv;  /* procfs: what a node shows; FIFOs: their pipe */
-	/* Regular files whose data is on a disk (ext2.c): fills data and
-	 * capacity before the first open or exec; then cleared. */
-	int (*load)(struct inode *in);
 	bool read_only;  /* on a read-only mount: no change of any kind */
 	const struct fs_hooks *hooks;  /* NULL: tmpfs only */
 	void *fs_node;                 /* what in is on the hooks' disk */
@@ -164,8 +169,6 @@ struct dentry *tmpfs_readdir(struct inode *dir, uint64_t pos);
  * the rare caller (/proc/PID/fd links). */
 struct dentry *tmpfs_name_of(struct inode *in);
 extern const struct file_ops tmpfs_file_ops, tmpfs_dir_ops;
-/* Brings a file's data into memory (inode->load); 0 or -errno. */
-int inode_load(struct inode *in);
 
 /* ---- ext2.c ---- */
 /* Mounts the ext2 file system of every virtio disk at its mount point; a
@@ -178,6 +181,10 @@ const char *ext2_mounted(unsigned i, unsigned *disk, bool *writable);
  * system is half made): writes back what has been dirty for a few seconds.
  * Returns when the rest will be due (monotonic ns), 0 if nothing is dirty. */
 uint64_t ext2_write_back_old(void);
+/* Before writing `more` bytes to a file on a disk: writes dirty data back
+ * first if it takes too much memory, or memory is short, as it is freed
+ * only once written. */
+void ext2_balance_dirty(size_t more);
 /* sync(2): writes everything back to every disk. */
 int ext2_sync_all(void);
 /* Before the VM ends: writes everything back and marks the file systems

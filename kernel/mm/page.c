@@ -108,7 +108,14 @@ static void *large_exact(size_t n)
 	return NULL;
 }
 
-void *page_alloc_n(size_t n)
+static size_t (*reclaim)(size_t pages);
+
+void page_set_reclaim(size_t (*fn)(size_t pages))
+{
+	reclaim = fn;
+}
+
+static void *find(size_t n)
 {
 	void *p = NULL;
 
@@ -118,9 +125,24 @@ void *page_alloc_n(size_t n)
 	} else if (n > SMALL_MAX) {
 		p = large_exact(n);
 	}
-	if (!p && !(p = bump_alloc(n)) && !(p = reuse(n)))
-		return NULL;
-	free_pages -= n;
+	if (!p && !(p = bump_alloc(n)))
+		p = reuse(n);
+	return p;
+}
+
+void *page_alloc_n(size_t n)
+{
+	static bool reclaiming;
+	void *p = find(n);
+
+	if (!p && reclaim && !reclaiming) {
+		reclaiming = true;
+		if (reclaim(n))
+			p = find(n);
+		reclaiming = false;
+	}
+	if (p)
+		free_pages -= n;
 	return p;
 }
 

@@ -29,6 +29,10 @@ void *page_alloc_n(size_t n);
  * fresh memory starts; false if it cannot. */
 bool page_extend(void *p, size_t n, size_t more);
 void page_free_n(void *p, size_t n);
+/* When memory runs out, page_alloc_n calls fn once to free what it can
+ * (pages of files the disk has), then tries again; fn returns how many
+ * pages it freed. fn must not count on allocating. */
+void page_set_reclaim(size_t (*fn)(size_t pages));
 static inline void *page_alloc(void) { return page_alloc_n(1); }
 static inline void page_free(void *p) { page_free_n(p, 1); }
 /* One zeroed page, or NULL. */

@@ -179,8 +179,7 @@ int vm_map_shared(struct mm *mm, uint64_t start, uint64_t len, unsigned prot,
 		v->file = file;
 		v->file_off = off;
 		inode_get(file);
-		if (off < file->size)
-			err = vm_copy_in(mm, start, file->data + off, MIN(len, file->size - off));
+		err = vm_copy_file(mm, start, file, off, len);
 	}
 	if (err)
 		vm_unmap(mm, start, len);
@@ -482,6 +481,29 @@ int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len)
 		len -= n;
 	}
 	return 0;
+}
+
+struct file_copy {
+	struct mm *mm;
+	uint64_t addr;
+};
+
+static int copy_piece(void *arg, const void *p, size_t n)
+{
+	struct file_copy *c = arg;
+	int err = vm_copy_in(c->mm, c->addr, p, n);
+
+	c->addr += n;
+	return err;
+}
+
+int vm_copy_file(struct mm *mm, uint64_t addr, struct inode *file, uint64_t off, size_t len)
+{
+	struct file_copy c = { mm, addr };
+
+	if (off >= file->size)
+		return 0;
+	return fdata_each(file, off, MIN(len, file->size - off), copy_piece, &c);
 }
 
 uint64_t vm_brk(struct mm *mm, uint64_t new_brk)

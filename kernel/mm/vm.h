@@ -76,6 +76,8 @@ int vm_prefault(struct mm *mm, uint64_t addr, uint64_t len, bool write);
 /* Copies data into user memory that may not be writable by the user (ELF
  * loading of read-only segments). The range must be mapped. */
 int vm_copy_in(struct mm *mm, uint64_t addr, const void *src, size_t len);
+/* The same from [off, off + len) of a regular file, as far as it goes. */
+int vm_copy_file(struct mm *mm, uint64_t addr, struct inode *file, uint64_t off, size_t len);
 uint64_t vm_brk(struct mm *mm, uint64_t new_brk);
 
 /* mremap(2) in mm (remap.c): flags MREMAP_MAYMOVE and MREMAP_FIXED.

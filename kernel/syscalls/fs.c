@@ -279,21 +279,37 @@ static long sys_pwritev(int fd, const struct iovec *iov, int cnt, off_t off)
 	return err ? err : release(f, do_writev(f, iov, cnt, &off));
 }
 
-/* tmpfs files are in memory already: their data goes to the destination's
- * write without a copy. */
+/* What send_tmpfs has written so far. */
+struct sending {
+	struct file *out;
+	long done;
+};
+
+static int send_piece(void *arg, const void *p, size_t n)
+{
+	struct sending *s = arg;
+	long w = s->out->ops->write(s->out, p, n, &s->out->pos);
+
+	if (w <= 0)
+		return w < 0 && !s->done ? (int)w : 1;  /* an error only if nothing went */
+	s->done += w;
+	return (size_t)w < n;  /* a short write stops the transfer */
+}
+
+/* A tmpfs file's pages go to the destination's write without a copy. */
 static long send_tmpfs(struct file *in, struct file *out, off_t *pos, size_t count)
 {
 	struct inode *src = in->inode;
-	long n;
+	struct sending s = { out, 0 };
+	int err;
 
 	if (src == out->inode)
 		return -EINVAL;
 	if ((uint64_t)*pos >= src->size)
 		return 0;
-	n = out->ops->write(out, src->data + *pos, MIN(count, src->size - *pos), &out->pos);
-	if (n > 0)
-		*pos += n;
-	return n;
+	err = fdata_each(src, *pos, MIN(count, src->size - *pos), send_piece, &s);
+	*pos += s.done;
+	return s.done ? s.done : MIN(err, 0);
 }
 
 /* Other sources (procfs, pipes, devices) go through a kernel buffer. */

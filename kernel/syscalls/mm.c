@@ -38,14 +38,14 @@ static long mapped_file(int fd, bool shared_write, struct inode **out)
 	return 0;
 }
 
-/* A private file mapping is a copy: the file lives in memory already. */
+/* A private file mapping is a copy of the file's pages. */
 static long map_private(struct mm *mm, uint64_t addr, size_t len, unsigned prot,
 			struct inode *in, off_t off)
 {
 	long err = vm_map_fixed(mm, addr, len, prot);
 
-	if (!err && in && (uint64_t)off < in->size)
-		err = vm_copy_in(mm, addr, in->data + off, MIN(len, in->size - off));
+	if (!err && in)
+		err = vm_copy_file(mm, addr, in, off, len);
 	return err;
 }
 
