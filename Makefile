@@ -99,6 +99,9 @@ $(BUILD)/tests/unit/%: tests/unit/%.c $(HOST_LIB_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(HOST_CFLAGS) $(SANITIZE) -o $@ $< $(HOST_LIB_OBJS)
 
+# test_page builds the kernel's page allocator for the host.
+$(BUILD)/tests/unit/test_page: private HOST_CFLAGS += -Ikernel
+
 $(BUILD)/tests/progs/%-musl-static: tests/progs/%.c tests/progs/check.h
 	@mkdir -p $(dir $@)
 	musl-gcc $(PROG_CFLAGS) -static -o $@ $<

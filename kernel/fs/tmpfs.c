@@ -50,7 +50,7 @@ static void inode_maybe_free(struct inode *in)
 		inode_put(in->parent);
 	if (S_ISREG(in->mode))
 		fdata_free(in);
-	else
+	else if (!in->borrowed)
 		kfree(in->data);
 	kfree(in);
 }

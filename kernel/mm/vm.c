@@ -543,6 +543,7 @@ void vm_release(struct mm *mm)
 {
 	if (!mm || --mm->refs)
 		return;
+	paging_unload(mm->root);
 	while (mm->vmas) {
 		struct vma *v = mm->vmas;
 

@@ -206,6 +206,25 @@ def test_a_sparse_file_far_larger_than_guest_memory_reads_as_zeros(run, backend,
     assert r.stdout.split()[0] == md5(b"\0" * (100 << 20) + b"end")
 
 
+@pytest.mark.kvm
+@pytest.mark.skipif(backend_skip_reason("kvm") is not None, reason=str(backend_skip_reason("kvm")))
+def test_a_file_larger_than_guest_memory_is_written_and_read(run, disk):
+    """160 MiB of data through a 64 MiB VM: dirty pages are written back
+    as memory fills, clean ones dropped and read again. A second VM reads
+    the file from the disk, and so does the host."""
+    img = disk(size_mb=256)
+    want = md5(b"0123456789abcde\n" * (10 << 20))
+    make = "yes 0123456789abcde | head -c 167772160 > /d/big; md5sum /d/big"
+    r = run(["--mem", "64M", "--disk", "%s:/d" % img, BUSYBOX, "sh", "-c", make], "kvm",
+            timeout=300)
+    assert (r.rc, r.stdout.split()[:1]) == (0, [want]), r
+    r = run(["--mem", "64M", "--disk", "%s:/d:ro" % img, BUSYBOX, "md5sum", "/d/big"], "kvm",
+            timeout=300)
+    assert (r.rc, r.stdout.split()[:1]) == (0, [want]), r
+    assert_fsck_clean(img)
+    assert md5(host_read(img, "/big", img.parent)) == want
+
+
 def test_a_file_larger_than_4_gib(run, backend, disk):
     """Sizes from 2 GiB on need the large_file feature (i_size_high), which
     wisp sets as Linux does, and past 4 GiB its high word counts; with 1 KiB

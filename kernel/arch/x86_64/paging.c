@@ -97,6 +97,12 @@ void paging_switch(pte_t *root)
 	cpu->set_root(virt_to_phys(root));
 }
 
+void paging_unload(pte_t *root)
+{
+	if (loaded_root == root && root != paging_kernel_root())
+		paging_switch(paging_kernel_root());
+}
+
 void paging_flush(uint64_t va)
 {
 	cpu->flush_page(va);

@@ -54,6 +54,10 @@ void tlb_batch_flush(struct tlb_batch *b);
  * it held, or 0. */
 uint64_t paging_unmap(pte_t *root, uint64_t va, struct tlb_batch *b);
 void paging_switch(pte_t *root);
+/* The kernel's own root replaces root if it is loaded: its pages are
+ * about to be freed, and a freed root in CR3 maps whatever is written
+ * there next. */
+void paging_unload(pte_t *root);
 void paging_flush(uint64_t va);
 
 #endif
