@@ -691,13 +691,19 @@ static int ext2_read(struct inode *in, uint64_t first, uint64_t count)
 	return ext2_read_pages(node_of(in), first, count);
 }
 
+static int ext2_direct(struct inode *in, uint64_t off, void *buf, size_t len)
+{
+	return ext2_read_direct(node_of(in), off, buf, len);
+}
+
 static bool ext2_dirty_page(struct inode *in, uint64_t page)
 {
 	return ext2_page_dirty(node_of(in), page);
 }
 
 static const struct fs_hooks ext2_hooks = {
-	.read_pages = ext2_read, .page_dirty = ext2_dirty_page, .create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
+	.read_pages = ext2_read, .read_direct = ext2_direct, .page_dirty = ext2_dirty_page,
+	.create = ext2_create, .link = ext2_link, .unlink = ext2_unlink,
 	.rename = ext2_rename, .write = ext2_write, .truncate = ext2_truncate,
 	.setattr = ext2_setattr, .sync = ext2_sync, .statfs = ext2_statfs,
 	.blocks = ext2_blocks, .evict = ext2_evict,

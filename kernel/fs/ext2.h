@@ -128,6 +128,9 @@ int ext2_read_pages(struct ext2_node *n, uint64_t first, uint64_t count);
 /* Marks [off, off+len) of a regular file to be written; -ENOSPC if the
  * disk could not take it. */
 int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len);
+/* Reads [off, off + len), whole blocks, straight into a program's buffer
+ * (faulted in for writing), not through the file's pages. */
+int ext2_read_direct(struct ext2_node *n, uint64_t off, void *buf, size_t len);
 /* Whether a file page holds dirty blocks (the page_dirty hook). */
 bool ext2_page_dirty(struct ext2_node *n, uint64_t page);
 uint64_t ext2_dirty_bytes(void);

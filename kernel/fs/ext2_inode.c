@@ -15,6 +15,7 @@
 #include "lib/string.h"
 #include "mm/kmalloc.h"
 #include "mm/page.h"
+#include "mm/uaccess.h"
 
 #define RUN_MAX (1024 * 1024)    /* bytes per data request */
 #define RUN_SEGS 32              /* pieces per request: 4 requests fill the queue */
@@ -382,30 +383,36 @@ static int run_send(struct ext2 *fs, struct run *r, bool write)
 	return err;
 }
 
-/* Adds disk block blk, whose data is at buf, sending the run first if blk
+/* Adds disk block blk, whose data is in the pieces (one, or two where it
+ * crosses a page of a program's buffer), sending the run first if blk
  * does not continue it. */
-static int run_add(struct ext2 *fs, struct run *r, uint32_t blk, void *buf, bool write)
+static int run_add(struct ext2 *fs, struct run *r, uint32_t blk, const struct vblk_seg *piece,
+		   unsigned npieces, bool write)
 {
-	uint32_t bs = fs->block_size;
-	struct vblk_seg *last = r->nseg ? &r->seg[r->nseg - 1] : NULL;
-	bool adjacent = last && (char *)last->buf + last->len == (char *)buf;
 	int err;
 
-	if (r->len && (blk != r->blk + r->len || (uint64_t)(r->len + 1) * bs > RUN_MAX ||
-		       (!adjacent && r->nseg == RUN_SEGS))) {
-		if ((err = run_send(fs, r, write)))
-			return err;
-		last = NULL;
-		adjacent = false;
-	}
+	if (r->len && (blk != r->blk + r->len || (uint64_t)(r->len + 1) * fs->block_size > RUN_MAX ||
+		       r->nseg + npieces > RUN_SEGS) && (err = run_send(fs, r, write)))
+		return err;
 	if (!r->len)
 		r->blk = blk;
-	if (adjacent)
-		last->len += bs;
-	else
-		r->seg[r->nseg++] = (struct vblk_seg){ buf, bs };
+	for (unsigned i = 0; i < npieces; i++) {
+		struct vblk_seg *last = r->nseg ? &r->seg[r->nseg - 1] : NULL;
+
+		if (last && (char *)last->buf + last->len == (char *)piece[i].buf)
+			last->len += piece[i].len;
+		else
+			r->seg[r->nseg++] = piece[i];
+	}
 	r->len++;
 	return 0;
+}
+
+static int run_add_buf(struct ext2 *fs, struct run *r, uint32_t blk, void *buf, bool write)
+{
+	struct vblk_seg piece = { buf, fs->block_size };
+
+	return run_add(fs, r, blk, &piece, 1, write);
 }
 
 /* Where file block i is in memory, or NULL if its page is not. */
@@ -441,7 +448,7 @@ static int read_page(struct ext2_node *n, uint64_t idx, struct run *r, uint8_t *
 	for (uint32_t k = 0; k < per; k++)
 		if (!blk[k])
 			memset(page + k * bs, 0, bs);
-		else if ((err = run_add(fs, r, blk[k], page + k * bs, false)))
+		else if ((err = run_add_buf(fs, r, blk[k], page + k * bs, false)))
 			return err;
 	return 0;
 }
@@ -481,6 +488,42 @@ int ext2_read_pages(struct ext2_node *n, uint64_t first, uint64_t count)
 		k = MIN(count - done, READ_CHUNK);
 		err = read_chunk(n, first + done, k);
 	}
+	return err;
+}
+
+int ext2_read_direct(struct ext2_node *n, uint64_t off, void *buf, size_t len)
+{
+	struct ext2 *fs = n->fs;
+	uint32_t bs = fs->block_size;
+	static struct run r;
+	int err = 0;
+
+	for (uint64_t done = 0; done < len && !err; done += bs) {
+		uint8_t *u = (uint8_t *)buf + done;
+		struct vblk_seg piece[2];
+		unsigned np = 0;
+		uint32_t blk;
+
+		if ((err = ext2_bmap(n, (off + done) / bs, false, &blk)))
+			break;
+		if (!blk) {
+			memset(u, 0, bs);  /* a hole; the buffer is faulted in */
+			continue;
+		}
+		for (uint32_t at = 0, k; at < bs && !err; at += k) {
+			k = MIN(bs - at, PAGE_SIZE - ((uintptr_t)(u + at) & (PAGE_SIZE - 1)));
+			if (!(piece[np].buf = user_to_kernel(u + at)))
+				err = -EFAULT;
+			piece[np++].len = k;
+		}
+		if (!err)
+			err = run_add(fs, &r, blk, piece, np, false);
+	}
+	if (!err)
+		err = run_send(fs, &r, false);
+	if (vblk_wait(fs->disk) && !err)
+		err = -EIO;
+	r.len = r.nseg = 0;
 	return err;
 }
 
@@ -541,7 +584,7 @@ static int queue_data(struct ext2_node *n)
 			break;
 		prev = blk;
 		if (blk)
-			err = run_add(fs, &r, blk, buf, true);
+			err = run_add_buf(fs, &r, blk, buf, true);
 	}
 	if (!err)
 		err = run_send(fs, &r, true);

@@ -11,6 +11,10 @@
  * Linux's default of 128 KiB. */
 #define READ_AHEAD 32
 
+/* A read of this much of a file on a disk, none of it in memory, goes
+ * from the disk straight into the program's buffer: fresh guest memory is
+ * costly to fill (the host allocates it), a program's buffer is not. */
+#define DIRECT_MIN (256 * 1024)
 /* Pages loaded at once for a piece of a request: 1 MiB. */
 #define FILL_MAX 256
 
@@ -318,8 +322,38 @@ static int copy_out(void *arg, const void *p, size_t n)
 
 int fdata_read(struct inode *in, uint64_t off, void *buf, size_t len)
 {
-	return len ? each(in, off, len, (off + len - 1) / PAGE_SIZE + READ_AHEAD, copy_out, &buf)
-		   : 0;
+	uint64_t first = off / PAGE_SIZE, last = (off + len - 1) / PAGE_SIZE;
+	/* Read-ahead for reads that go on from where the last one ended. */
+	bool in_order = first == in->pages.next_read || first + 1 == in->pages.next_read;
+
+	if (!len)
+		return 0;
+	in->pages.next_read = last + 1;
+	return each(in, off, len, last + (in_order ? READ_AHEAD : 0), copy_out, &buf);
+}
+
+/* Whether none of pages [first, end) is in memory. */
+static bool none_in_memory(struct inode *in, uint64_t first, uint64_t end)
+{
+	for (uint64_t i = first; i < end; i++)
+		if (fdata_page(in, i))
+			return false;
+	return true;
+}
+
+int fdata_read_user(struct inode *in, uint64_t off, void *buf, size_t len)
+{
+	uint64_t a = ALIGN_UP(off, PAGE_SIZE), b = ALIGN_DOWN(off + len, PAGE_SIZE);
+	char *at = buf;
+	int err;
+
+	if (in->borrowed || !in->hooks || !in->hooks->read_direct || b < a + DIRECT_MIN ||
+	    !none_in_memory(in, a / PAGE_SIZE, b / PAGE_SIZE))
+		return fdata_read(in, off, buf, len);
+	if ((err = fdata_read(in, off, at, a - off)) ||
+	    (err = in->hooks->read_direct(in, a, at + (a - off), b - a)))
+		return err;
+	return fdata_read(in, b, at + (b - off), off + len - b);
 }
 
 /* Moves borrowed bytes into pages of the file's own. */

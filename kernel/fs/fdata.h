@@ -24,6 +24,7 @@ struct fdata {
 	void *root;        /* a page when height is 0, else a node */
 	unsigned height;   /* levels of nodes above the pages */
 	uint64_t pages;    /* pages held, nodes not counted */
+	uint64_t next_read;  /* the page after the last one read */
 	/* Files on a disk holding pages, least recently grown first: when
 	 * memory runs out, their clean pages go, as they can be read again. */
 	struct fdata *older, *newer;
@@ -33,6 +34,10 @@ struct fdata {
 /* Copies [off, off + len) of the file, which must lie inside it, to buf:
  * kernel memory, or user memory the syscall layer checked. 0 or -errno. */
 int fdata_read(struct inode *in, uint64_t off, void *buf, size_t len);
+/* fdata_read into a program's buffer, faulted in for writing: a large
+ * part not in memory comes from the disk straight into it (read_direct),
+ * and stays out of the file's pages. */
+int fdata_read_user(struct inode *in, uint64_t off, void *buf, size_t len);
 /* Copies buf to [off, off + len), adding pages as needed; the caller
  * updates the size. Returns the bytes copied, fewer if memory ran out
  * on the way, or -errno (-ENOSPC for no memory at all). */

@@ -6,6 +6,7 @@
 #include "clock.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/vm.h"
 
 /* Lookups go through one global hash on (directory, name), so large
  * directories cost no linear scans; per-directory lists serve getdents. */
@@ -429,7 +430,9 @@ static ssize_t file_read(struct file *f, void *buf, size_t len, off_t *pos)
 	if ((uint64_t)*pos >= in->size)
 		return 0;
 	n = MIN(len, in->size - *pos);
-	if ((err = fdata_read(in, *pos, buf, n)))
+	err = (uint64_t)buf < USER_SPACE_END ? fdata_read_user(in, *pos, buf, n)
+					     : fdata_read(in, *pos, buf, n);
+	if (err)
 		return err;
 	*pos += n;
 	return n;

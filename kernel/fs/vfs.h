@@ -44,6 +44,10 @@ struct fs_hooks {
 	/* Reads pages [first, first + count) of a regular file, none of them
 	 * in memory, into its fdata (fdata_add); holes stay out. */
 	int (*read_pages)(struct inode *in, uint64_t first, uint64_t count);
+	/* Reads [off, off + len) of a regular file, whole pages none of which
+	 * is in memory, straight into buf, a program's buffer faulted in for
+	 * writing: a large read need not pass through fresh pages. */
+	int (*read_direct)(struct inode *in, uint64_t off, void *buf, size_t len);
 	/* Whether a page of a regular file holds changes the disk does not
 	 * have yet: such a page stays in memory. Must not allocate. */
 	bool (*page_dirty)(struct inode *in, uint64_t page);

@@ -6,6 +6,7 @@
  */
 #include "kernel.h"
 #include "lib/string.h"
+#include "mm/page.h"
 #include "mm/uaccess.h"
 #include "mm/vm.h"
 #include "sched/proc.h"
@@ -15,6 +16,16 @@ int user_access_ok(const void *uaddr, size_t n, bool write)
 	if (!n)
 		return 0;
 	return vm_prefault(current()->mm, (uint64_t)uaddr, n, write) ? -EFAULT : 0;
+}
+
+void *user_to_kernel(const void *uaddr)
+{
+	uint64_t va = (uint64_t)uaddr;
+	pte_t *e = va < USER_SPACE_END ? paging_walk(current()->mm->root, va, false) : NULL;
+
+	if (!e || (*e & (PTE_P | PTE_W)) != (PTE_P | PTE_W))
+		return NULL;
+	return (char *)phys_to_virt(*e & PTE_ADDR_MASK) + (va & (PAGE_SIZE - 1));
 }
 
 int copy_from_user(void *dst, const void *usrc, size_t n)

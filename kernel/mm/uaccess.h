@@ -12,5 +12,8 @@ int copy_to_user(void *udst, const void *src, size_t n);
 long strncpy_from_user(char *dst, const char *usrc, size_t max);
 /* Checks and faults in a user buffer the kernel will access directly. */
 int user_access_ok(const void *uaddr, size_t n, bool write);
+/* The kernel's (direct-map) address of a byte of the current process's
+ * memory that is mapped writable, or NULL: a device can transfer to it. */
+void *user_to_kernel(const void *uaddr);
 
 #endif

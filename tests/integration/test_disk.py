@@ -138,6 +138,33 @@ def test_ext2_sqlite_and_python_read_it(run, backend, disk, tmp_path):
     assert_fsck_clean(img)
 
 
+@pytest.mark.parametrize("block_kib", [1, 4])
+def test_ext2_large_reads_match_the_host(run, backend, disk, tmp_path, block_kib):
+    """Reads of 256 KiB and more of a file not in guest memory go from the
+    disk straight into the program's buffer: at unaligned offsets, over
+    holes, to the end of the file, and again once part of it is cached;
+    every byte as on the host."""
+    rng = random.Random(block_kib)
+    data = bytearray(rng.randbytes(3 << 20))
+    data[600000:900000] = bytes(300000)        # zeros, partly a hole on the disk
+    data += rng.randbytes(12345)
+    tree = tmp_path / "t"
+    tree.mkdir()
+    (tree / "f").write_bytes(bytes(data))
+    img = disk(tree=tree, size_mb=16 if block_kib == 1 else 600)  # mke2fs's choice of block size
+    cases = [(0, len(data)), (1000, 2 << 20), (4096, 300 << 10), (5, len(data)),
+             (len(data) - 400000, 400000), (0, 100), (123, 1 << 20)]
+    prog = ("import hashlib, sys\n"
+            "f = open('/d/f', 'rb', buffering=0)\n"
+            "for off, n in %r:\n"
+            "    f.seek(off); b = f.read(n)\n"
+            "    print(len(b), hashlib.md5(b).hexdigest())\n" % cases)
+    r = run(["--disk", "%s:/d:ro" % img, "/usr/bin/python3", "-c", prog], backend, timeout=120)
+    assert r.rc == 0, r.stderr
+    want = ["%d %s" % (len(data[o:o + n]), md5(bytes(data[o:o + n]))) for o, n in cases]
+    assert r.stdout.split("\n")[:-1] == want
+
+
 def test_ext2_mount_point_must_be_empty(run, backend, disk, tmp_path):
     img = disk()
     (tmp_path / "full").mkdir()
