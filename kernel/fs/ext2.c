@@ -351,6 +351,16 @@ uint64_t ext2_write_back_old(void)
 	return next;
 }
 
+bool ext2_write_back_dirty(void)
+{
+	uint64_t dirty = ext2_dirty_bytes();
+
+	for (struct ext2 *fs = mounted; fs; fs = fs->next)
+		if (fs->dirty)
+			write_back(fs, false, false);
+	return ext2_dirty_bytes() < dirty;
+}
+
 void ext2_balance_dirty(size_t more)
 {
 	uint64_t total = page_total_count(), dirty = ext2_dirty_bytes() / PAGE_SIZE;
@@ -358,11 +368,8 @@ void ext2_balance_dirty(size_t more)
 
 	/* Short of memory, writing back helps only if much of it is dirty:
 	 * clean pages go without it when needed. */
-	if (dirty <= total / DIRTY_SHARE && (page_free_count() >= need || dirty < need))
-		return;
-	for (struct ext2 *fs = mounted; fs; fs = fs->next)
-		if (fs->dirty)
-			write_back(fs, false, false);
+	if (dirty > total / DIRTY_SHARE || (page_free_count() < need && dirty >= need))
+		ext2_write_back_dirty();
 }
 
 int ext2_sync_all(void)

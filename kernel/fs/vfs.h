@@ -189,6 +189,10 @@ uint64_t ext2_write_back_old(void);
  * first if it takes too much memory, or memory is short, as it is freed
  * only once written. */
 void ext2_balance_dirty(size_t more);
+/* Writes back all dirty file data, without the host flush, so that its
+ * pages can be dropped: for a program out of memory, at a point where no
+ * change to a file system is half made. True if any was written. */
+bool ext2_write_back_dirty(void);
 /* sync(2): writes everything back to every disk. */
 int ext2_sync_all(void);
 /* Before the VM ends: writes everything back and marks the file systems

@@ -3,6 +3,7 @@
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/trap.h"
 #include "arch/x86_64/x86.h"
+#include "fs/vfs.h"
 #include "mm/vm.h"
 #include "sched/proc.h"
 #include "sched/sched.h"
@@ -53,9 +54,14 @@ static void page_fault(struct trapframe *tf)
 	struct proc *p = current();
 	int err = -EFAULT;
 
-	if (p && addr < USER_SPACE_END &&
-	    (err = vm_fault(p->mm, addr, tf->error & PF_WRITE, tf->error & PF_FETCH)) == 0)
-		return;
+	if (p && addr < USER_SPACE_END) {
+		err = vm_fault(p->mm, addr, tf->error & PF_WRITE, tf->error & PF_FETCH);
+		/* Dirty file data, once on its disk, leaves pages that can go. */
+		if (err == -ENOMEM && from_user(tf) && ext2_write_back_dirty())
+			err = vm_fault(p->mm, addr, tf->error & PF_WRITE, tf->error & PF_FETCH);
+		if (!err)
+			return;
+	}
 	if (!from_user(tf))
 		panic("page fault at 0x%lx in the kernel (rip 0x%lx, error 0x%lx)",
 		      addr, tf->rip, tf->error);
