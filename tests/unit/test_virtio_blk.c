@@ -4,9 +4,11 @@
  * driver's freedom to split requests over descriptors, read-only disks, and
  * guests that break the rules (which must get errors, never a crash or an
  * access outside guest RAM; ASan watches). */
+#define _GNU_SOURCE  /* SEEK_DATA */
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -154,21 +156,27 @@ static uint8_t disk_byte(off_t off)
 	return b;
 }
 
-static void open_device(bool read_only)
+/* A disk of size bytes (a sparse file) with data in its first DISK_SIZE. */
+static void open_sized(bool read_only, uint64_t size)
 {
 	char path[] = "/tmp/wisp-test-blk-XXXXXX";
 
 	disk.fd = mkstemp(path);
 	CHECK(disk.fd >= 0);
 	unlink(path);
-	CHECK(ftruncate(disk.fd, DISK_SIZE) == 0);
-	disk.size = DISK_SIZE;
+	CHECK(ftruncate(disk.fd, (off_t)size) == 0);
+	disk.size = size;
 	disk.read_only = read_only;
 	disk.image = "test.img";
 	disk.mount = "/data";
 	fill_disk();
 	virtio_blk_init(&blk, &disk, &mem);
 	blk.mmio.irq = on_irq;
+}
+
+static void open_device(bool read_only)
+{
+	open_sized(read_only, DISK_SIZE);
 }
 
 static void close_device(void)
@@ -376,6 +384,34 @@ static void test_kick_from_a_thread(void)
 	close_device();
 }
 
+/* A small write into a hole fills the rest of its 1 MiB chunk with zeros
+ * (host blocks allocated, contents unchanged), and nothing else. */
+static void test_small_write_fills_its_chunk(void)
+{
+	uint64_t at = (1u << 20) + 8192;
+	struct stat st;
+	uint8_t buf[512];
+	bool zeros = true;
+
+	open_sized(false, 3u << 20);
+	driver_init(VIRTIO_F_VERSION_1, QSIZE, DESC);
+	memset(ram + DATA, 0x77, 512);
+	CHECK(request(VIRTIO_BLK_T_OUT, at / 512, 1, 512, false) == VIRTIO_BLK_S_OK);
+	CHECK(pread(disk.fd, buf, 512, (off_t)at) == 512 && buf[0] == 0x77 && buf[511] == 0x77);
+	for (uint64_t off = 1u << 20; off < 2u << 20; off += 512) {
+		CHECK(pread(disk.fd, buf, 512, (off_t)off) == 512);
+		for (int i = 0; i < 512 && off != at; i++)
+			zeros &= buf[i] == 0;
+	}
+	CHECK(zeros);
+	CHECK(disk_byte(100) == (uint8_t)(100 * 13));  /* the data before is intact */
+	CHECK(fstat(disk.fd, &st) == 0);
+	CHECK((uint64_t)st.st_blocks * 512 >= (1u << 20) + DISK_SIZE);
+	CHECK((uint64_t)st.st_blocks * 512 < (2u << 20));          /* the last chunk stays a hole */
+	CHECK(lseek(disk.fd, 2u << 20, SEEK_DATA) < 0);
+	close_device();
+}
+
 int main(void)
 {
 	ram = aligned_alloc(4096, RAM_SIZE);
@@ -388,6 +424,7 @@ int main(void)
 	test_hostile_guest();
 	test_event_idx();
 	test_kick_from_a_thread();
+	test_small_write_fills_its_chunk();
 	free(ram);
 	return check_report();
 }

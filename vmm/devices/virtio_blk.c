@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/uio.h>
@@ -140,6 +141,60 @@ static uint8_t do_read(struct virtio_blk *b, const struct streams *s, uint64_t s
 	return VIRTIO_BLK_S_OK;
 }
 
+/* A small write into a hole of a sparse image makes the host allocate a
+ * block, and the fdatasync that follows commit a journal transaction for
+ * it; an overwrite needs none (an append + fdatasync measured ~150 us
+ * into a hole, ~120 us over written blocks). So the first small write
+ * into a chunk fills the chunk's holes with zeros, which the holes read as
+ * already: the image's contents stay the same, only its host blocks are
+ * allocated, one chunk at a time. Large writes allocate their own. */
+#define FILL_CHUNK (1u << 20)
+#define FILL_WRITE_MAX (64u << 10)
+
+/* Writes zeros over [from, to) but for the request's own [skip, skip_end). */
+static void write_zeros(int fd, uint64_t from, uint64_t to, uint64_t skip, uint64_t skip_end)
+{
+	static const char zeros[64 << 10];
+
+	for (uint64_t at = from; at < to;) {
+		uint64_t stop = at < skip && skip < to ? skip : to, n;
+
+		if (at >= skip && at < skip_end) {
+			at = skip_end;
+			continue;
+		}
+		n = stop - at > sizeof(zeros) ? sizeof(zeros) : stop - at;
+		if (pwrite(fd, zeros, n, (off_t)at) != (ssize_t)n)
+			return;  /* only an optimisation: the request itself reports errors */
+		at += n;
+	}
+}
+
+static void fill_holes(struct virtio_blk *b, uint64_t off, uint64_t len)
+{
+	int fd = b->disk->fd;
+
+	for (uint64_t c = off / FILL_CHUNK; c <= (off + len - 1) / FILL_CHUNK; c++) {
+		uint64_t start = c * FILL_CHUNK, size = b->disk->size;
+		uint64_t end = start + FILL_CHUNK < size ? start + FILL_CHUNK : size;
+
+		if (b->filled[c / 8] & (1u << (c % 8)))
+			continue;
+		b->filled[c / 8] |= (uint8_t)(1u << (c % 8));
+		for (uint64_t at = start; at < end;) {
+			off_t hole = lseek(fd, (off_t)at, SEEK_HOLE), data;
+
+			if (hole < 0 || (uint64_t)hole >= end)
+				break;
+			data = lseek(fd, hole, SEEK_DATA);
+			if (data < 0 || (uint64_t)data > end)
+				data = (off_t)end;
+			write_zeros(fd, (uint64_t)hole, (uint64_t)data, off, off + len);
+			at = (uint64_t)data;
+		}
+	}
+}
+
 static uint8_t do_write(struct virtio_blk *b, const struct streams *s, uint64_t sector)
 {
 	uint64_t len = s->in_len - HDR_LEN;
@@ -153,8 +208,11 @@ static uint8_t do_write(struct virtio_blk *b, const struct streams *s, uint64_t 
 		b->warned_ro = true;
 		return VIRTIO_BLK_S_IOERR;
 	}
-	if (!in_range(b, sector, len) ||
-	    transfer(b->disk->fd, true, iov, n, sector * VIRTIO_BLK_SECTOR, len) < 0)
+	if (!in_range(b, sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	if (len && len <= FILL_WRITE_MAX && b->filled)
+		fill_holes(b, sector * VIRTIO_BLK_SECTOR, len);
+	if (transfer(b->disk->fd, true, iov, n, sector * VIRTIO_BLK_SECTOR, len) < 0)
 		return VIRTIO_BLK_S_IOERR;
 	/* The guest has its own page cache: what reaches the device was
 	 * written back on purpose, and a flush often follows. Starting the
@@ -267,6 +325,8 @@ void virtio_blk_init(struct virtio_blk *b, const struct disk *disk, const struct
 	b->config.capacity = disk->size / VIRTIO_BLK_SECTOR;
 	b->config.seg_max = SEG_MAX;
 	b->config.blk_size = VIRTIO_BLK_SECTOR;
+	/* Without the map, writes just skip the filling. */
+	b->filled = disk->read_only ? NULL : calloc(disk->size / FILL_CHUNK / 8 + 1, 1);
 	virtio_mmio_init(&b->mmio, b->name, disk->read_only ? &blk_ro_ops : &blk_ops, b, mem,
 			 &b->config, sizeof(b->config));
 }
@@ -274,4 +334,6 @@ void virtio_blk_init(struct virtio_blk *b, const struct disk *disk, const struct
 void virtio_blk_destroy(struct virtio_blk *b)
 {
 	virtio_mmio_destroy(&b->mmio);
+	free(b->filled);
+	b->filled = NULL;
 }

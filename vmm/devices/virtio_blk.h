@@ -47,6 +47,7 @@ struct virtio_blk {
 	struct virtio_blk_config config;
 	char name[64];               /* "virtio-blk /data" */
 	bool warned_ro;              /* told the user once about a write to :ro */
+	uint8_t *filled;             /* bit per FILL_CHUNK of the image: no holes left */
 };
 
 /* Sets up the device for disk, whose guest RAM is mem. */
