@@ -133,7 +133,6 @@ int ext2_data_dirty(struct ext2_node *n, uint64_t off, uint64_t len);
 int ext2_read_direct(struct ext2_node *n, uint64_t off, void *buf, size_t len);
 /* Whether a file page holds dirty blocks (the page_dirty hook). */
 bool ext2_page_dirty(struct ext2_node *n, uint64_t page);
-uint64_t ext2_dirty_bytes(void);
 /* Forgets unwritten data from block keep on (truncate). */
 void ext2_data_drop(struct ext2_node *n, uint64_t keep);
 /* Frees an inode without names and its blocks on the disk. */

@@ -25,6 +25,7 @@ static struct fdata *oldest, *newest;
  * nodes), and the page fdata_each is handing out. */
 static struct fdata *growing;
 static const void *in_use;
+static uint64_t disk_pages;  /* pages of files on disks */
 
 static struct inode *inode_of(struct fdata *fd)
 {
@@ -112,6 +113,7 @@ static void trim(struct fdata *fd, void **p, unsigned height, uint64_t base, uin
 	if (height == 0) {
 		page_free(node);
 		fd->pages--;
+		disk_pages -= inode_of(fd)->hooks != NULL;
 		*p = NULL;
 		return;
 	}
@@ -136,10 +138,12 @@ int fdata_add(struct inode *in, uint64_t index, void *page)
 
 	if (!s)
 		return -ENOMEM;
-	if (*s)
+	if (*s) {
 		page_free(*s);
-	else
+	} else {
 		in->pages.pages++;
+		disk_pages += in->hooks != NULL;
+	}
 	*s = page;
 	touch(in);
 	return 0;
@@ -187,6 +191,7 @@ static void drop_clean(struct dropping *d, void **p, unsigned height, uint64_t b
 		d->run_len++;
 		d->freed++;
 		d->in->pages.pages--;
+		disk_pages--;
 		*p = NULL;
 		return;
 	}
@@ -219,6 +224,11 @@ static size_t reclaim(size_t pages)
 		}
 	}
 	return d.freed;
+}
+
+uint64_t fdata_disk_pages(void)
+{
+	return disk_pages;
 }
 
 void fdata_init(void)

@@ -54,6 +54,8 @@ int fdata_each(struct inode *in, uint64_t off, uint64_t len,
 const char *fdata_flat(struct inode *in, int *err);
 void fdata_unflat(struct inode *in, const char *flat);
 void fdata_free(struct inode *in);
+/* Pages held for files on disks (/proc/meminfo's Cached). */
+uint64_t fdata_disk_pages(void);
 /* Lets the page allocator drop clean pages when memory runs out. */
 void fdata_init(void);
 

@@ -505,17 +505,21 @@ static void show_meminfo(struct procbuf *b, struct proc *p)
 {
 	uint64_t total = page_total_count() * (PAGE_SIZE / 1024);
 	uint64_t free = page_free_count() * (PAGE_SIZE / 1024);
+	uint64_t cached = fdata_disk_pages() * (PAGE_SIZE / 1024);
+	uint64_t dirty = MIN(ext2_dirty_bytes() / 1024, cached);
 
 	(void)p;
+	/* Clean pages of files on disks are dropped when memory runs out. */
 	buf_printf(b, "MemTotal:       %8lu kB\nMemFree:        %8lu kB\n"
 		   "MemAvailable:   %8lu kB\nBuffers:               0 kB\n"
-		   "Cached:                0 kB\nSwapCached:            0 kB\n"
+		   "Cached:         %8lu kB\nSwapCached:            0 kB\n"
 		   "Active:         %8lu kB\nInactive:              0 kB\n"
 		   "SwapTotal:             0 kB\nSwapFree:              0 kB\n"
-		   "Dirty:                 0 kB\nShmem:                 0 kB\n"
+		   "Dirty:          %8lu kB\nShmem:                 0 kB\n"
 		   "CommitLimit:    %8lu kB\nCommitted_AS:   %8lu kB\n"
 		   "HugePages_Total:       0\nHugePages_Free:        0\nHugepagesize:       2048 kB\n",
-		   total, free, free, total - free, total, total - free);
+		   total, free, free + cached - dirty, cached, total - free, dirty, total,
+		   total - free);
 }
 
 static void show_stat(struct procbuf *b, struct proc *p)

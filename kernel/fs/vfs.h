@@ -189,6 +189,8 @@ uint64_t ext2_write_back_old(void);
  * first if it takes too much memory, or memory is short, as it is freed
  * only once written. */
 void ext2_balance_dirty(size_t more);
+/* Bytes of file data changed and not yet written back, on every disk. */
+uint64_t ext2_dirty_bytes(void);
 /* Writes back all dirty file data, without the host flush, so that its
  * pages can be dropped: for a program out of memory, at a point where no
  * change to a file system is half made. True if any was written. */
