@@ -124,6 +124,7 @@ static void node_free(struct ext2_node *n)
 			break;
 		}
 	n->in->fs_node = NULL;
+	ext2_data_drop(n, 0);  /* what a failed write-back left: out of the dirty count */
 	kfree(n->dirty);
 	kfree(n);
 }
