@@ -9,6 +9,7 @@
 #include "fs/bcache.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
+#include "mm/page.h"
 
 #define BUCKETS 1024
 #define KEEP_BLOCKS 4096          /* clean blocks kept past a trim */
@@ -47,6 +48,21 @@ static int transfer(struct bcache *c, uint32_t blk, uint32_t n, void *buf, bool 
 	return vblk_rw(c->disk, (uint64_t)blk * per, buf, n * per, write) ? -EIO : 0;
 }
 
+/* A block of a page's size takes one page: kmalloc's header in front of
+ * it would make it two. */
+static uint8_t *block_alloc(const struct bcache *c)
+{
+	return c->block_size == PAGE_SIZE ? page_alloc() : kmalloc(c->block_size);
+}
+
+static void block_free(const struct bcache *c, uint8_t *p)
+{
+	if (c->block_size == PAGE_SIZE)
+		page_free(p);
+	else
+		kfree(p);
+}
+
 static struct bentry *find(struct bcache *c, uint32_t blk)
 {
 	for (struct bentry *e = c->table[blk % BUCKETS]; e; e = e->next)
@@ -64,7 +80,7 @@ uint8_t *bcache_get(struct bcache *c, uint32_t blk, bool fresh, int *err)
 			memset(e->data, 0, c->block_size);
 		return e->data;
 	}
-	if (!(e = kzalloc(sizeof(*e))) || !(e->data = kmalloc(c->block_size))) {
+	if (!(e = kzalloc(sizeof(*e))) || !(e->data = block_alloc(c))) {
 		kfree(e);
 		*err = -ENOMEM;
 		return NULL;
@@ -72,7 +88,7 @@ uint8_t *bcache_get(struct bcache *c, uint32_t blk, bool fresh, int *err)
 	if (fresh)
 		memset(e->data, 0, c->block_size);
 	else if ((*err = transfer(c, blk, 1, e->data, false))) {
-		kfree(e->data);
+		block_free(c, e->data);
 		kfree(e);
 		return NULL;
 	}
@@ -111,7 +127,7 @@ static void unlink_entry(struct bcache *c, struct bentry **pp)
 	struct bentry *e = *pp;
 
 	*pp = e->next;
-	kfree(e->data);
+	block_free(c, e->data);
 	kfree(e);
 	c->count--;
 }
