@@ -123,6 +123,11 @@ static void node_free(struct ext2_node *n)
 			*pp = n->dnext;
 			break;
 		}
+	for (pp = &n->fs->queued; n->queued && *pp; pp = &(*pp)->qnext)
+		if (*pp == n) {
+			*pp = n->qnext;
+			break;
+		}
 	n->in->fs_node = NULL;
 	ext2_data_drop(n, 0);  /* what a failed write-back left: out of the dirty count */
 	kfree(n->dirty);
@@ -324,6 +329,8 @@ static int write_back(struct ext2 *fs, bool durable, bool datasync)
 			err = e;
 		if (vblk_wait(fs->disk) && !err)
 			err = -EIO;
+		if (pass == 0)
+			ext2_data_sent(fs);  /* the data went with the first batch */
 	}
 	if (durable && vblk_flush(fs->disk) && !err)
 		err = -EIO;

@@ -33,6 +33,7 @@ struct ext2 {
 	 * later fsync. */
 	uint64_t pending;
 	struct ext2_node *dirty;   /* nodes with unwritten data or attributes */
+	struct ext2_node *queued;  /* nodes whose data is queued (ext2_node_queue), not sent */
 	uint64_t dirty_since;      /* monotonic ns: when the list last became non-empty */
 	struct ext2_node *nodes[EXT2_NODE_BUCKETS];  /* by inode number */
 	unsigned index;            /* of the disk: /dev/vda is 0 */
@@ -55,7 +56,8 @@ struct ext2_node {
 	uint64_t *dirty;           /* regular files: blocks with unwritten data */
 	uint64_t dirty_bits;       /* capacity of dirty, in blocks */
 	uint64_t pending;          /* dirty blocks not allocated yet (its share of fs->pending) */
-	struct ext2_node *hnext, *dnext;
+	bool queued;               /* on fs->queued */
+	struct ext2_node *hnext, *dnext, *qnext;
 };
 
 static inline uint32_t le32(const uint8_t *p)
@@ -116,6 +118,9 @@ void ext2_node_dirty(struct ext2_node *n);
 /* The same for a change fdatasync may leave for later (times, mode,
  * owner). */
 void ext2_node_touch(struct ext2_node *n);
+/* The data queued by ext2_node_queue is on the disk (vblk_wait returned):
+ * its blocks are clean now. */
+void ext2_data_sent(struct ext2 *fs);
 /* Writes n's data and then its inode record into the cache. */
 int ext2_node_write(struct ext2_node *n);
 /* The same, but n's data is only queued (vblk_queue): the caller sends it

@@ -555,9 +555,11 @@ static int map_for_write(struct ext2_node *n, uint64_t i, const uint8_t *buf, ui
 }
 
 /* Queues n's dirty blocks; the caller sends them (vblk_wait) before
- * anything that points at them. A dirty block whose page is not in memory
- * (a write that ran out of memory half-way) was never changed: it stays as
- * the disk has it. */
+ * anything that points at them, then calls ext2_data_sent. Until then a
+ * queued block stays dirty, so that its page, which the device still has
+ * to read, cannot be dropped when memory runs out. A dirty block whose
+ * page is not in memory (a write that ran out of memory half-way) was
+ * never changed: it stays as the disk has it. */
 static int queue_data(struct ext2_node *n)
 {
 	struct ext2 *fs = n->fs;
@@ -573,8 +575,8 @@ static int queue_data(struct ext2_node *n)
 			prev = 0;
 			continue;
 		}
-		clear_dirty(n, i);
 		if (!(buf = block_data(n, i))) {
+			clear_dirty(n, i);
 			if (!(err = ext2_bmap(n, i, false, &blk)) && !blk)
 				unpend(n);
 			prev = 0;
@@ -583,13 +585,31 @@ static int queue_data(struct ext2_node *n)
 		if ((err = map_for_write(n, i, buf, prev, &blk)))
 			break;
 		prev = blk;
-		if (blk)
-			err = run_add_buf(fs, &r, blk, buf, true);
+		if (!blk)
+			clear_dirty(n, i);  /* all zeros: it stays a hole */
+		else if (!(err = run_add_buf(fs, &r, blk, buf, true)) && !n->queued) {
+			n->queued = true;
+			n->qnext = fs->queued;
+			fs->queued = n;
+		}
 	}
 	if (!err)
 		err = run_send(fs, &r, true);
 	r.len = r.nseg = 0;
 	return err;
+}
+
+void ext2_data_sent(struct ext2 *fs)
+{
+	for (struct ext2_node *n; (n = fs->queued); fs->queued = n->qnext) {
+		uint64_t nblk = MIN(n->dirty_bits,
+				    ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
+
+		for (uint64_t i = 0; i < nblk; i++)
+			if (test_bit(n->dirty, i))
+				clear_dirty(n, i);
+		n->queued = false;
+	}
 }
 
 /* ------------------------------------------------------------- records */
@@ -654,6 +674,7 @@ int ext2_node_write(struct ext2_node *n)
 
 	if (vblk_wait(n->fs->disk) && !err)
 		err = -EIO;  /* the data is on the disk before any pointer to it */
+	ext2_data_sent(n->fs);
 	return err;
 }
 
