@@ -383,6 +383,16 @@ static int run_send(struct ext2 *fs, struct run *r, bool write)
 	return err;
 }
 
+/* Sends what is left of the run unless err says an earlier step failed;
+ * the run is empty afterwards either way. Returns err or run_send's. */
+static int run_flush(struct ext2 *fs, struct run *r, int err, bool write)
+{
+	if (!err)
+		return run_send(fs, r, write);
+	r->len = r->nseg = 0;
+	return err;
+}
+
 /* Adds disk block blk, whose data is in the pieces (one, or two where it
  * crosses a page of a program's buffer), sending the run first if blk
  * does not continue it. */
@@ -463,11 +473,9 @@ static int read_chunk(struct ext2_node *n, uint64_t first, uint64_t count)
 
 	while (got < count && !err)
 		err = read_page(n, first + got, &r, &pages[got]), got++;
-	if (!err)
-		err = run_send(n->fs, &r, false);
+	err = run_flush(n->fs, &r, err, false);
 	if (vblk_wait(n->fs->disk) && !err)
 		err = -EIO;
-	r.len = r.nseg = 0;
 	for (uint64_t i = 0; i < got; i++) {
 		uint64_t start = (first + i) * PAGE_SIZE, size = n->in->size;
 
@@ -519,11 +527,9 @@ int ext2_read_direct(struct ext2_node *n, uint64_t off, void *buf, size_t len)
 		if (!err)
 			err = run_add(fs, &r, blk, piece, np, false);
 	}
-	if (!err)
-		err = run_send(fs, &r, false);
+	err = run_flush(fs, &r, err, false);
 	if (vblk_wait(fs->disk) && !err)
 		err = -EIO;
-	r.len = r.nseg = 0;
 	return err;
 }
 
@@ -554,6 +560,14 @@ static int map_for_write(struct ext2_node *n, uint64_t i, const uint8_t *buf, ui
 	return bmap_goal(n, i, true, prev ? prev + 1 : 0, blk);
 }
 
+/* The blocks write-back looks at: those with a dirty bit within the size. */
+static uint64_t dirty_span(const struct ext2_node *n)
+{
+	uint32_t bs = n->fs->block_size;
+
+	return MIN(n->dirty_bits, ALIGN_UP(n->in->size, bs) / bs);
+}
+
 /* Queues n's dirty blocks; the caller sends them (vblk_wait) before
  * anything that points at them, then calls ext2_data_sent. Until then a
  * queued block stays dirty, so that its page, which the device still has
@@ -563,7 +577,7 @@ static int map_for_write(struct ext2_node *n, uint64_t i, const uint8_t *buf, ui
 static int queue_data(struct ext2_node *n)
 {
 	struct ext2 *fs = n->fs;
-	uint64_t nblk = MIN(n->dirty_bits, ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
+	uint64_t nblk = dirty_span(n);
 	static struct run r;
 	uint32_t blk, prev = 0;
 	int err = 0;
@@ -572,6 +586,8 @@ static int queue_data(struct ext2_node *n)
 		uint8_t *buf;
 
 		if (!test_bit(n->dirty, i)) {
+			if (!n->dirty[i / 64])
+				i |= 63;  /* a clean word: 64 blocks at once */
 			prev = 0;
 			continue;
 		}
@@ -593,21 +609,19 @@ static int queue_data(struct ext2_node *n)
 			fs->queued = n;
 		}
 	}
-	if (!err)
-		err = run_send(fs, &r, true);
-	r.len = r.nseg = 0;
-	return err;
+	return run_flush(fs, &r, err, true);
 }
 
 void ext2_data_sent(struct ext2 *fs)
 {
 	for (struct ext2_node *n; (n = fs->queued); fs->queued = n->qnext) {
-		uint64_t nblk = MIN(n->dirty_bits,
-				    ALIGN_UP(n->in->size, fs->block_size) / fs->block_size);
+		uint64_t nblk = dirty_span(n);
 
 		for (uint64_t i = 0; i < nblk; i++)
 			if (test_bit(n->dirty, i))
 				clear_dirty(n, i);
+			else if (!n->dirty[i / 64])
+				i |= 63;
 		n->queued = false;
 	}
 }

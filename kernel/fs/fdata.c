@@ -27,6 +27,12 @@ static struct fdata *growing;
 static const void *in_use;
 static uint64_t disk_pages;  /* pages of files on disks */
 
+/* A file whose data a disk holds (ext2.c sets every hook). */
+static bool on_disk(const struct inode *in)
+{
+	return in->hooks != NULL;
+}
+
 static struct inode *inode_of(struct fdata *fd)
 {
 	return (struct inode *)((char *)fd - offsetof(struct inode, pages));
@@ -47,7 +53,7 @@ static void touch(struct inode *in)
 {
 	struct fdata *fd = &in->pages;
 
-	if (!in->hooks || !in->hooks->page_dirty || newest == fd)
+	if (!on_disk(in) || newest == fd)
 		return;
 	unlist(fd);
 	fd->older = newest;
@@ -113,7 +119,7 @@ static void trim(struct fdata *fd, void **p, unsigned height, uint64_t base, uin
 	if (height == 0) {
 		page_free(node);
 		fd->pages--;
-		disk_pages -= inode_of(fd)->hooks != NULL;
+		disk_pages -= on_disk(inode_of(fd));
 		*p = NULL;
 		return;
 	}
@@ -142,7 +148,7 @@ int fdata_add(struct inode *in, uint64_t index, void *page)
 		page_free(*s);
 	} else {
 		in->pages.pages++;
-		disk_pages += in->hooks != NULL;
+		disk_pages += on_disk(in);
 	}
 	*s = page;
 	touch(in);
@@ -244,7 +250,7 @@ static int fill(struct inode *in, uint64_t first, uint64_t last)
 {
 	int err;
 
-	if (!in->hooks || !in->hooks->read_pages || !in->size)
+	if (!on_disk(in) || !in->size)
 		return 0;
 	last = MIN(last, (in->size - 1) / PAGE_SIZE);
 	for (uint64_t i = first, j; i <= last; i = j) {
@@ -267,7 +273,7 @@ static void *new_page(struct inode *in)
 	static bool told;
 	void *p = page_alloc();
 
-	if (!p && !told && in->hooks) {
+	if (!p && !told && on_disk(in)) {
 		kprintf("out of guest memory for file data: try a larger --mem\n");
 		told = true;
 	}
@@ -281,7 +287,7 @@ static int page_for_read(struct inode *in, uint64_t idx, uint64_t last, const ch
 {
 	int err;
 
-	if ((*out = fdata_page(in, idx)) || !in->hooks || !in->hooks->read_pages)
+	if ((*out = fdata_page(in, idx)) || !on_disk(in))
 		return 0;
 	if ((err = fill(in, idx, MIN(last, idx + FILL_MAX - 1))))
 		return err;
@@ -357,7 +363,7 @@ int fdata_read_user(struct inode *in, uint64_t off, void *buf, size_t len)
 	char *at = buf;
 	int err;
 
-	if (in->borrowed || !in->hooks || !in->hooks->read_direct || b < a + DIRECT_MIN ||
+	if (in->borrowed || !on_disk(in) || b < a + DIRECT_MIN ||
 	    !none_in_memory(in, a / PAGE_SIZE, b / PAGE_SIZE))
 		return fdata_read(in, off, buf, len);
 	if ((err = fdata_read(in, off, at, a - off)) ||
