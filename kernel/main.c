@@ -60,17 +60,21 @@ static void mm_init(const struct hvm_start_info *si)
 	}
 }
 
+/* Module 0 is the archive; wisp-vmm adds its index as module 2. */
 static void unpack_initramfs(const struct hvm_start_info *si)
 {
 	const struct hvm_modlist_entry *mods = phys_to_virt(si->modlist_paddr);
+	bool indexed = si->nr_modules > 2;
 	int err;
 
 	if (!si->nr_modules)
 		panic("no initramfs: nothing to run");
 	page_ref_pin(mods[0].paddr, mods[0].paddr + mods[0].size);
-	err = cpio_unpack(phys_to_virt(mods[0].paddr), mods[0].size);
+	err = cpio_unpack(phys_to_virt(mods[0].paddr), mods[0].size,
+			  indexed ? phys_to_virt(mods[2].paddr) : NULL, indexed ? mods[2].size : 0);
 	if (err)
-		panic("initramfs is not a valid cpio newc archive (%d)", err);
+		panic("initramfs is not a valid cpio newc archive%s (%d)",
+		      indexed ? ", or wisp-vmm's index of it is wrong" : "", err);
 }
 
 static const char *exec_error(int err)

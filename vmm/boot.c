@@ -69,9 +69,14 @@ uint64_t boot_initrd_addr(const struct boot_kernel *k)
 	return align_up(k->end, BOOT_INITRD_ALIGN);
 }
 
-uint64_t boot_mem_needed(const struct boot_kernel *k, size_t initrd_len)
+uint64_t boot_index_addr(const struct boot_kernel *k, size_t initrd_len)
 {
-	uint64_t end = boot_initrd_addr(k) + align_up(initrd_len, 4096) + BOOT_HEADROOM;
+	return boot_initrd_addr(k) + align_up(initrd_len, 4096);
+}
+
+uint64_t boot_mem_needed(const struct boot_kernel *k, size_t initrd_len, size_t index_len)
+{
+	uint64_t end = boot_index_addr(k, initrd_len) + align_up(index_len, 4096) + BOOT_HEADROOM;
 
 	return align_up(end, 1ull << 20);
 }
@@ -111,8 +116,8 @@ _Static_assert(BOOT_INFO + sizeof(struct wisp_boot_info) <= BOOT_CMDLINE,
 static void write_tables(struct kvm_mem *mem, const struct boot_params *p,
 			 const struct boot_layout *l)
 {
-	static const char names[2][32] = { "initramfs", "wisp-boot-info" };
-	struct hvm_modlist_entry mods[2];
+	static const char names[3][32] = { "initramfs", "wisp-boot-info", "initramfs-index" };
+	struct hvm_modlist_entry mods[3];
 	struct hvm_memmap_table_entry map[BOOT_MEMMAP_ENTRIES];
 	struct wisp_boot_info bi;
 	struct hvm_start_info si;
@@ -120,6 +125,7 @@ static void write_tables(struct kvm_mem *mem, const struct boot_params *p,
 	memset(mods, 0, sizeof(mods));
 	mods[0] = (struct hvm_modlist_entry){ l->initrd_addr, p->initrd_len, BOOT_MOD_CMDLINES, 0 };
 	mods[1] = (struct hvm_modlist_entry){ BOOT_INFO, sizeof(bi), BOOT_MOD_CMDLINES + 32, 0 };
+	mods[2] = (struct hvm_modlist_entry){ l->index_addr, p->index_len, BOOT_MOD_CMDLINES + 64, 0 };
 	put(mem, BOOT_MOD_CMDLINES, names, sizeof(names));
 	put(mem, BOOT_MODLIST, mods, sizeof(mods));
 
@@ -142,7 +148,7 @@ static void write_tables(struct kvm_mem *mem, const struct boot_params *p,
 	memset(&si, 0, sizeof(si));
 	si.magic = HVM_START_MAGIC;
 	si.version = 1;
-	si.nr_modules = 2;
+	si.nr_modules = p->index_len ? 3 : 2;
 	si.modlist_paddr = BOOT_MODLIST;
 	si.cmdline_paddr = BOOT_CMDLINE;
 	si.memmap_paddr = BOOT_MEMMAP;
@@ -154,7 +160,7 @@ int boot_setup(struct kvm_mem *mem, const struct boot_params *p,
 	       struct boot_layout *out, char *err, size_t errlen)
 {
 	size_t cmdlen = strlen(p->cmdline) + 1;
-	uint64_t need = boot_mem_needed(p->kernel, p->initrd_len);
+	uint64_t need = boot_mem_needed(p->kernel, p->initrd_len, p->index_len);
 
 	if (cmdlen > WISP_CMDLINE_MAX)
 		return errmsg(err, errlen, "kernel command line is too long (%zu bytes)", cmdlen);
@@ -166,6 +172,7 @@ int boot_setup(struct kvm_mem *mem, const struct boot_params *p,
 	out->start_info = BOOT_START_INFO;
 	out->initrd_addr = boot_initrd_addr(p->kernel);
 	out->initrd_size = p->initrd_len;
+	out->index_addr = boot_index_addr(p->kernel, p->initrd_len);
 	out->cmdline_addr = BOOT_CMDLINE;
 	out->boot_info_addr = BOOT_INFO;
 	if (load_segments(mem, p->kernel, err, errlen) < 0)
@@ -174,6 +181,8 @@ int boot_setup(struct kvm_mem *mem, const struct boot_params *p,
 	put(mem, BOOT_CMDLINE, p->cmdline, cmdlen);
 	if (p->initrd != mem->base + out->initrd_addr)  /* else built in place */
 		put(mem, out->initrd_addr, p->initrd, p->initrd_len);
+	if (p->index_len)
+		put(mem, out->index_addr, p->index, p->index_len);
 	write_tables(mem, p, out);
 	return 0;
 }

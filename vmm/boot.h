@@ -10,7 +10,7 @@
 
 /* Fixed guest-physical layout below 1 MiB (the kernel loads at >= 1 MiB). */
 #define BOOT_START_INFO   0x6000ull   /* struct hvm_start_info */
-#define BOOT_MODLIST      0x6100ull   /* struct hvm_modlist_entry[2] */
+#define BOOT_MODLIST      0x6100ull   /* struct hvm_modlist_entry[3] */
 #define BOOT_MEMMAP       0x6200ull   /* struct hvm_memmap_table_entry[] */
 #define BOOT_INFO         0x7000ull   /* struct wisp_boot_info */
 #define BOOT_MOD_CMDLINES 0x6500ull   /* module name strings */
@@ -33,6 +33,8 @@ struct boot_params {
 	const struct boot_kernel *kernel;
 	const void *initrd;
 	size_t initrd_len;
+	const void *index;   /* the initramfs index (cpio_index.h), or NULL */
+	size_t index_len;
 	const char *cmdline;
 	uint64_t tsc_khz;
 	uint64_t flags;      /* WISP_BOOT_F_* */
@@ -46,6 +48,7 @@ struct boot_layout {
 	uint64_t start_info;
 	uint64_t initrd_addr;
 	uint64_t initrd_size;
+	uint64_t index_addr;
 	uint64_t cmdline_addr;
 	uint64_t boot_info_addr;
 };
@@ -58,11 +61,14 @@ int boot_kernel_parse(const void *elf, size_t len, struct boot_kernel *k,
 /* Where the initramfs goes: after the kernel, 2 MiB aligned. */
 uint64_t boot_initrd_addr(const struct boot_kernel *k);
 
-/* Smallest RAM size (bytes, MiB multiple) that fits kernel, initramfs and
- * the headroom the kernel needs to start. */
-uint64_t boot_mem_needed(const struct boot_kernel *k, size_t initrd_len);
+/* Where the initramfs index goes: on the page after the initramfs. */
+uint64_t boot_index_addr(const struct boot_kernel *k, size_t initrd_len);
 
-/* Copies the kernel segments and initramfs into mem and writes start_info,
+/* Smallest RAM size (bytes, MiB multiple) that fits kernel, initramfs, its
+ * index and the headroom the kernel needs to start. */
+uint64_t boot_mem_needed(const struct boot_kernel *k, size_t initrd_len, size_t index_len);
+
+/* Copies the kernel segments, initramfs and index into mem and writes start_info,
  * modules, memmap, cmdline and wisp_boot_info. mem is a plain buffer, so this
  * needs no KVM. Returns -1 with a reason in err if anything does not fit. */
 int boot_setup(struct kvm_mem *mem, const struct boot_params *p,

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "bundle.h"
+#include "cpio_index.h"
 #include "deps.h"
 #include "elf.h"
 #include "hash.h"
@@ -637,7 +638,18 @@ void image_free(struct image *img)
 {
 	cpio_free(&img->cpio);
 	free(img->prog_path);
+	free(img->index);
 	img->prog_path = NULL;
+	img->index = NULL;
+	img->index_len = 0;
+}
+
+int image_index(struct image *img)
+{
+	if (img->index ||
+	    cpio_index_build(img->cpio.buf, img->cpio.len, &img->index, &img->index_len) == 0)
+		return 0;
+	return errno == ENOMEM ? -1 : 0;
 }
 
 /* ---- image files (wisp build / wisp run --image), see docs/image-format.md ---- */

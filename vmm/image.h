@@ -11,6 +11,8 @@
 
 struct image {
 	struct cpio cpio;        /* finished newc archive */
+	uint8_t *index;          /* its initramfs index (cpio_index.h), once made */
+	size_t index_len;
 	char *prog_path;         /* guest path of the program (its host realpath) */
 	struct manifest *inputs; /* if set, image_build notes in it every host
 				  * file and directory it reads or looks for */
@@ -30,6 +32,11 @@ void image_init(struct image *img, uint8_t *buf, size_t cap);
  * small. */
 int image_build(const struct cli_opts *o, struct image *img, char *err, size_t errlen);
 void image_free(struct image *img);
+
+/* Makes img's initramfs index unless it has one or its archive is
+ * malformed (the kernel then says what is wrong with it, as it does when
+ * booted by qemu). Returns -1 only if memory ran out. */
+int image_index(struct image *img);
 
 /* What image_build's archive for o depends on besides the host files it
  * notes in img->inputs: the absolute path PROGRAM is found at (PATH

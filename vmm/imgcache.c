@@ -5,8 +5,11 @@
  * of one; a reader keeps the inode it opened even if another run replaces
  * or evicts it meanwhile. Layout (host byte order, like the manifest):
  *
- *   struct entry_hdr | key | prog_path | manifest | zeros to 4096 | archive
+ *   struct entry_hdr | key | prog_path | manifest | index | zeros to 4096 | archive
  *
+ * The index is the archive's initramfs index (cpio_index.h), stored so that
+ * a hit need not read the header in every file of the archive again; like
+ * the archive it is not checksummed, and the kernel bounds-checks it too.
  * Everything before the archive is checked (sizes against the file's,
  * checksum, the key byte for byte, every manifest input stat'ed again)
  * before the archive is used. The archive is not checksummed, as reading
@@ -31,7 +34,7 @@
 #include "io.h"
 
 #define ENTRY_MAGIC "WISPCCH1"
-#define ENTRY_VERSION 1
+#define ENTRY_VERSION 2
 #define ENTRY_ALIGN 4096
 #define ENTRY_SUFFIX ".wimg"
 #define ENTRY_META_MAX (64u << 20)
@@ -48,6 +51,7 @@ struct entry_hdr {
 	uint64_t file_size;
 	uint32_t key_len, prog_len;
 	uint64_t man_len;
+	uint64_t index_len;
 	uint64_t cpio_off, cpio_len;
 	uint64_t meta_hash;      /* FNV-1a of key, prog_path and manifest */
 };
@@ -160,7 +164,8 @@ void imgcache_close(struct imgcache *c)
 static const char *check_hdr(const struct entry_hdr *h, const struct imgcache *c,
 			     uint64_t size)
 {
-	uint64_t meta_end = sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len;
+	uint64_t meta_end = sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len +
+			    h->index_len;
 
 	if (memcmp(h->magic, ENTRY_MAGIC, sizeof(h->magic)) != 0)
 		return "not a wisp cache entry";
@@ -169,13 +174,14 @@ static const char *check_hdr(const struct entry_hdr *h, const struct imgcache *c
 	if (h->key_len != c->key_len)
 		return "made for another key";
 	if (h->prog_len == 0 || h->prog_len >= PATH_MAX || h->man_len > ENTRY_META_MAX ||
+	    h->index_len > ENTRY_META_MAX ||
 	    h->cpio_off % ENTRY_ALIGN || h->cpio_off < meta_end || h->cpio_off > size ||
 	    h->file_size != size || h->cpio_off + h->cpio_len != size)
 		return "truncated or corrupt";
 	return NULL;
 }
 
-/* The header and what follows it up to the archive; *meta (caller frees)
+/* The header and what follows it up to the index; *meta (caller frees)
  * holds key, prog_path and manifest. */
 static const char *read_meta(int fd, const struct imgcache *c, struct entry_hdr *h,
 			     char **meta)
@@ -202,6 +208,17 @@ static const char *read_meta(int fd, const struct imgcache *c, struct entry_hdr 
 	return NULL;
 }
 
+static const char *read_index(int fd, const struct entry_hdr *h, struct image *img)
+{
+	uint64_t off = sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len;
+
+	if (!(img->index = malloc(h->index_len)))
+		return "out of memory";
+	img->index_len = h->index_len;
+	return io_pread_exact(fd, img->index, h->index_len, (off_t)off) < 0 ?
+	       "truncated or unreadable" : NULL;
+}
+
 static const char *load_fd(int fd, const struct imgcache *c, struct image *img)
 {
 	struct entry_hdr h;
@@ -214,6 +231,8 @@ static const char *load_fd(int fd, const struct imgcache *c, struct image *img)
 		why = image_read_archive(fd, img, h.cpio_off, h.cpio_len);
 	if (!why && !(img->prog_path = strndup(meta + h.key_len, h.prog_len)))
 		why = "out of memory";
+	if (!why && h.index_len)
+		why = read_index(fd, &h, img);
 	free(meta);
 	return why;
 }
@@ -281,21 +300,22 @@ static int write_entry(const struct imgcache *c, const struct image *img,
 	struct entry_hdr h = {
 		.version = ENTRY_VERSION, .hdr_size = sizeof(h),
 		.key_len = (uint32_t)c->key_len, .prog_len = (uint32_t)strlen(prog),
-		.man_len = m->len, .cpio_len = img->cpio.len,
+		.man_len = m->len, .index_len = img->index_len, .cpio_len = img->cpio.len,
 	};
-	uint64_t meta_end = sizeof(h) + h.key_len + h.prog_len + h.man_len;
+	uint64_t meta_end = sizeof(h) + h.key_len + h.prog_len + h.man_len + h.index_len;
 	struct iovec parts[] = {
 		{ &h, sizeof(h) }, { c->key, c->key_len }, { (void *)prog, h.prog_len },
-		{ m->buf, m->len }, { (void *)zeros, 0 }, { img->cpio.buf, img->cpio.len },
+		{ m->buf, m->len }, { img->index, img->index_len }, { (void *)zeros, 0 },
+		{ img->cpio.buf, img->cpio.len },
 	};
 
 	memcpy(h.magic, ENTRY_MAGIC, sizeof(h.magic));
 	h.cpio_off = (meta_end + ENTRY_ALIGN - 1) & ~(uint64_t)(ENTRY_ALIGN - 1);
 	h.file_size = h.cpio_off + h.cpio_len;
-	parts[4].iov_len = h.cpio_off - meta_end;
+	parts[5].iov_len = h.cpio_off - meta_end;
 	h.meta_hash = fnv64_more(fnv64_more(fnv64(c->key, c->key_len), prog, h.prog_len),
 				 m->buf, m->len);
-	return io_replace_file(c->path, parts, 6);
+	return io_replace_file(c->path, parts, 7);
 }
 
 void imgcache_store(struct imgcache *c, const struct image *img, const struct manifest *m)

@@ -137,7 +137,9 @@ static uint64_t mem_size(const struct job *j)
 
 static int check_mem(struct job *j)
 {
-	uint64_t need = boot_mem_needed(&j->kernel, j->img.cpio.len);
+	/* Only wisp's own VMM passes the index. */
+	size_t index_len = j->opts.backend == CLI_BACKEND_KVM ? j->img.index_len : 0;
+	uint64_t need = boot_mem_needed(&j->kernel, j->img.cpio.len, index_len);
 
 	j->mem = mem_size(j);
 	if (j->mem < need) {
@@ -165,6 +167,7 @@ static int boot_vm(struct job *j, struct vm *vm, struct vcpu *cpu)
 {
 	struct boot_params bp = {
 		.kernel = &j->kernel, .initrd = j->img.cpio.buf, .initrd_len = j->img.cpio.len,
+		.index = j->img.index, .index_len = j->img.index_len,
 		.cmdline = j->cmdline, .tsc_khz = vcpu_tsc_khz(cpu),
 		.flags = j->opts.trace ? WISP_BOOT_F_TRACE_SYSCALLS : 0,
 		.devices = j->devices, .ndevices = j->ndisks,
@@ -256,7 +259,7 @@ static int build_image(struct job *j, uint8_t *buf, size_t cap, char *err, size_
 	j->img.inputs = &inputs;
 	rc = image_build(&j->opts, &j->img, err, errlen);
 	j->img.inputs = NULL;
-	if (rc == 0)
+	if (rc == 0 && image_index(&j->img) == 0)
 		imgcache_store(&j->cache, &j->img, &inputs);
 	manifest_free(&inputs);
 	return rc;
@@ -390,6 +393,14 @@ static int run_vm(struct job *j, struct kvm_mem *ram)
 	return rc;
 }
 
+static int index_image(struct job *j)
+{
+	if (image_index(&j->img) == 0)
+		return 0;
+	fprintf(stderr, "wisp: out of memory indexing the guest image\n");
+	return -1;
+}
+
 /* The image is built straight into guest RAM at the initramfs address, so
  * that it is never copied; only when it does not fit is it built again on
  * the heap, for check_mem to say how much memory it needs. */
@@ -405,7 +416,7 @@ static int run_kvm(struct job *j)
 	rc = prepare(j, ram.base + at, room);
 	if (rc == PREPARE_OVERFLOW)
 		rc = prepare(j, NULL, 0);
-	if (rc < 0 || check_mem(j) < 0) {
+	if (rc < 0 || index_image(j) < 0 || check_mem(j) < 0) {
 		kvm_ram_unmap(&ram);
 		return 1;
 	}

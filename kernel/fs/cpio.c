@@ -1,7 +1,10 @@
 /* cpio.c: unpacks the initramfs (cpio "newc") into tmpfs; file data stays in
- * the archive, which is never freed. */
+ * the archive, which is never freed. The entries come from the archive's
+ * headers or, under wisp-vmm, from its index of them (include/wisp/abi.h),
+ * which spares touching a page of the archive for every file. */
 #include <linux/limits.h>
 #include <linux/stat.h>
+#include <wisp/abi.h>
 #include "fs/vfs.h"
 #include "lib/string.h"
 #include "mm/kmalloc.h"
@@ -17,6 +20,16 @@ struct entry {
 	uint32_t f[NFIELDS];
 	const char *name;  /* NUL-terminated inside the archive */
 	const char *data;
+};
+
+/* Where the entries come from; next is an archive offset or, with an
+ * index, an entry number. */
+struct source {
+	const char *archive;
+	size_t len;
+	const struct wisp_index_hdr *index;  /* NULL: parse the headers */
+	size_t index_len;
+	size_t next;
 };
 
 /* Hard-linked files share an archive inode number (and only one of the
@@ -73,6 +86,58 @@ static int parse_entry(const char *base, size_t len, size_t off, struct entry *e
 	e->data = base + data_off;
 	/* The last entry's padding may be missing; the next parse then fails. */
 	*next = MIN(ALIGN_UP(data_off + filesize, 4), len);
+	return 0;
+}
+
+/* Fills e from index entry i, checking it against the index and archive. */
+static int index_entry(const struct source *s, size_t i, struct entry *e)
+{
+	const struct wisp_index_entry *x = (const struct wisp_index_entry *)(s->index + 1) + i;
+	const char *name = (const char *)s->index + x->name_off;
+
+	if (x->name_off >= s->index_len || x->name_len >= s->index_len - x->name_off ||
+	    name[x->name_len] || x->data_off > s->len || x->size > s->len - x->data_off)
+		return -EINVAL;
+	memset(e->f, 0, sizeof(e->f));
+	e->f[F_INO] = x->ino;
+	e->f[F_MODE] = x->mode;
+	e->f[F_UID] = x->uid;
+	e->f[F_GID] = x->gid;
+	e->f[F_NLINK] = x->nlink;
+	e->f[F_MTIME] = x->mtime;
+	e->f[F_FILESIZE] = x->size;
+	e->f[F_NAMESIZE] = x->name_len + 1;
+	e->name = name;
+	e->data = s->archive + x->data_off;
+	return 0;
+}
+
+/* 1 with the next entry in e, 0 after the last, or -EINVAL. */
+static int next_entry(struct source *s, struct entry *e)
+{
+	int err;
+
+	if (s->index) {
+		if (s->next == s->index->count)
+			return 0;
+		return (err = index_entry(s, s->next++, e)) ? err : 1;
+	}
+	if ((err = parse_entry(s->archive, s->len, s->next, e, &s->next)))
+		return err;
+	return strcmp(e->name, "TRAILER!!!") ? 1 : 0;
+}
+
+static int source_open(struct source *s, const void *archive, size_t len,
+		       const void *index, size_t index_len)
+{
+	const struct wisp_index_hdr *h = index;
+
+	*s = (struct source){ archive, len, h, index_len, 0 };
+	if (!h)
+		return 0;
+	if (index_len < sizeof(*h) || h->magic != WISP_INDEX_MAGIC || h->archive_size != len ||
+	    h->count > (index_len - sizeof(*h)) / sizeof(struct wisp_index_entry))
+		return -EINVAL;
 	return 0;
 }
 
@@ -196,14 +261,13 @@ static int unpack_entry(const struct entry *e, struct hardlinks *hl)
 
 /* Creating entries in a directory updates its mtime, so directories get
  * theirs from the archive once everything is in place. */
-static void restore_dir_times(const void *archive, size_t len)
+static void restore_dir_times(struct source s)
 {
 	struct vfs_name nm;
 	struct inode *in;
 	struct entry e;
-	size_t off = 0;
 
-	while (!parse_entry(archive, len, off, &e, &off) && strcmp(e.name, "TRAILER!!!")) {
+	while (next_entry(&s, &e) > 0) {
 		const char *path = skip_root(e.name);
 
 		if (!S_ISDIR(e.f[F_MODE]) || !*path || vfs_parent_from(vfs_root(), path, &nm))
@@ -214,21 +278,24 @@ static void restore_dir_times(const void *archive, size_t len)
 	}
 }
 
-int cpio_unpack(const void *archive, size_t len)
+int cpio_unpack(const void *archive, size_t len, const void *index, size_t index_len)
 {
 	struct hardlinks hl = { 0 };
+	struct source s;
 	struct entry e;
-	size_t off = 0;
 	int err;
 
-	while (!(err = parse_entry(archive, len, off, &e, &off)) &&
-	       strcmp(e.name, "TRAILER!!!"))
+	if ((err = source_open(&s, archive, len, index, index_len)))
+		return err;
+	while ((err = next_entry(&s, &e)) > 0)
 		if ((err = unpack_entry(&e, &hl)))
 			break;
 	for (size_t i = 0; i < hl.n; i++)
 		inode_put(hl.v[i].in);
 	kfree(hl.v);
-	if (!err)
-		restore_dir_times(archive, len);
+	if (!err) {
+		s.next = 0;
+		restore_dir_times(s);
+	}
 	return err;
 }

@@ -202,8 +202,9 @@ int ext2_sync_all(void);
 void ext2_unmount_all(void);
 
 /* ---- cpio.c ---- */
-/* Unpacks a cpio newc archive into the root filesystem. */
-int cpio_unpack(const void *archive, size_t len);
+/* Unpacks a cpio newc archive into the root filesystem, from index
+ * (index_len bytes, struct wisp_index_hdr) if not NULL. */
+int cpio_unpack(const void *archive, size_t len, const void *index, size_t index_len);
 
 /* ---- path.c: name lookup ----
  * Returned inodes carry no reference: they stay valid until the next

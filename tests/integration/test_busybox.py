@@ -60,6 +60,47 @@ def test_ls_added_dir(run, backend, tmp_path):
     assert out.split() == ["a.txt", "b.txt", "c.bin", "sub"]
 
 
+def test_added_tree_metadata(run, backend, tmp_path):
+    # The kvm backend builds the tree from wisp-vmm's index of the archive,
+    # qemu from the archive's own headers: both must give the host's modes,
+    # sizes, times, types and link targets. big.bin is large enough to be
+    # page-aligned in the archive, behind a padding entry.
+    d = tmp_path / "tree"
+    (d / "sub" / "deeper").mkdir(parents=True)
+    (d / "small.txt").write_text("small\n")
+    (d / "big.bin").write_bytes(bytes(range(256)) * 400)
+    (d / "sub" / "run.sh").write_text("#!/bin/sh\n")
+    (d / "sub" / "deeper" / "empty").write_bytes(b"")
+    os.symlink("sub/run.sh", d / "link")
+    os.chmod(d / "sub" / "run.sh", 0o751)
+    os.chmod(d / "small.txt", 0o600)
+    os.chmod(d / "sub", 0o710)
+    for i, rel in enumerate(["small.txt", "big.bin", "sub/run.sh", "sub/deeper/empty",
+                             "sub/deeper", "sub", "."]):
+        os.utime(d / rel, (1_500_000_000 + i, 1_600_000_000 + i * 1000))
+    script = ('busybox find /data | busybox sort | while read f; do '
+              'busybox stat -c "%n|%a|%s|%Y|%F" "$f"; done; '
+              'busybox readlink /data/link; busybox md5sum /data/big.bin; busybox stat -c %a /')
+    rc, out, err = bb(run, backend, "sh", "-c", script, add=["%s:/data" % d])
+    assert rc == 0, err
+    kinds = {0o040000: "directory", 0o100000: "regular file", 0o120000: "symbolic link"}
+    want = []
+    for path in sorted(["/data"] + ["/data/" + str(p.relative_to(d)) for p in d.rglob("*")]):
+        st = os.lstat(d / path[len("/data/"):]) if path != "/data" else os.stat(d)
+        kind = kinds[st.st_mode & 0o170000]
+        if kind == "regular file" and st.st_size == 0:
+            kind = "regular empty file"
+        want.append("%s|%o|%d|%d|%s" % (path, st.st_mode & 0o777, st.st_size,
+                                        int(st.st_mtime), kind))
+    want += ["sub/run.sh", hashlib.md5((d / "big.bin").read_bytes()).hexdigest() +
+             "  /data/big.bin", "755"]
+    # wisp's archives give symlinks no time of their own.
+    got = [l.replace("|0|symbolic link", "|symbolic link") for l in out.splitlines()]
+    want = [w[:w.rindex("|", 0, w.rindex("|"))] + "|symbolic link"
+            if w.endswith("|symbolic link") else w for w in want]
+    assert got == want
+
+
 def test_wc(run, backend, tmp_path):
     (tmp_path / "words").write_text("one two three\nfour five\nsix\n")
     rc, out, err = bb(run, backend, "wc", "-l", "-w", "-c", "/in/words", add=["%s:/in" % tmp_path])

@@ -90,9 +90,10 @@ static void test_layout(void)
 	struct boot_params p;
 	struct boot_layout l;
 	struct hvm_start_info si;
-	struct hvm_modlist_entry mods[2];
+	struct hvm_modlist_entry mods[3];
 	struct hvm_memmap_table_entry map[2];
 	struct wisp_boot_info bi;
+	static const char index[] = "an index";
 	char err[256];
 	int bss_ok = 1, text_ok = 1;
 
@@ -104,7 +105,11 @@ static void test_layout(void)
 	CHECK(k.entry == 0x100010);
 	CHECK(k.end == 0x130000);
 	CHECK(boot_initrd_addr(&k) == 0x200000);
-	CHECK(boot_mem_needed(&k, initrd_len) == (2ull + 4 + 2) << 20);
+	CHECK(boot_mem_needed(&k, initrd_len, 0) == (2ull + 4 + 2) << 20);
+	/* The index starts on the page after the initramfs and needs room too. */
+	CHECK(boot_index_addr(&k, initrd_len) == 0x200000 + 0x301000);
+	CHECK(boot_mem_needed(&k, initrd_len, 0xff000) == (2ull + 4 + 2) << 20);
+	CHECK(boot_mem_needed(&k, initrd_len, 0x100000) == (2ull + 5 + 2) << 20);
 
 	memset(&p, 0, sizeof(p));
 	p.kernel = &k;
@@ -115,6 +120,8 @@ static void test_layout(void)
 	p.flags = WISP_BOOT_F_TRACE_SYSCALLS;
 	for (int i = 0; i < 32; i++)
 		p.seed[i] = (uint8_t)(i + 100);
+	p.index = index;
+	p.index_len = sizeof(index);
 	CHECK(boot_setup(&mem, &p, &l, err, sizeof(err)) == 0);
 	CHECK(l.entry == 0x100010);
 	CHECK(l.start_info == BOOT_START_INFO);
@@ -133,7 +140,7 @@ static void test_layout(void)
 	memcpy(&si, mem.base + l.start_info, sizeof(si));
 	CHECK(si.magic == HVM_START_MAGIC);
 	CHECK(si.version == 1);
-	CHECK(si.nr_modules == 2);
+	CHECK(si.nr_modules == 3);
 	CHECK(si.memmap_entries == 2);
 	CHECK(si.rsdp_paddr == 0);
 	CHECK_STR((const char *)mem.base + si.cmdline_paddr, cmdline);
@@ -152,6 +159,11 @@ static void test_layout(void)
 	CHECK(bi.tsc_khz == 2400000);
 	CHECK(bi.flags == WISP_BOOT_F_TRACE_SYSCALLS);
 	CHECK(memcmp(bi.seed, p.seed, 32) == 0);
+	CHECK(mods[2].paddr == l.index_addr && l.index_addr % 4096 == 0);
+	CHECK(mods[2].paddr >= mods[0].paddr + mods[0].size);
+	CHECK(mods[2].size == sizeof(index));
+	CHECK(memcmp(mem.base + mods[2].paddr, index, sizeof(index)) == 0);
+	CHECK(strcmp((char *)mem.base + mods[2].cmdline_paddr, "initramfs-index") == 0);
 
 	memcpy(map, mem.base + si.memmap_paddr, sizeof(map));
 	CHECK(map[0].addr == 0 && map[0].size == 0x9fc00 && map[0].type == HVM_MEMMAP_TYPE_RAM);
@@ -166,14 +178,16 @@ static void test_layout(void)
 			{ mods[1].paddr, mods[1].paddr + sizeof(bi), "boot_info" },
 			{ mods[0].cmdline_paddr, mods[0].cmdline_paddr + 10, "mod0 name" },
 			{ mods[1].cmdline_paddr, mods[1].cmdline_paddr + 15, "mod1 name" },
+			{ mods[2].cmdline_paddr, mods[2].cmdline_paddr + 16, "mod2 name" },
 			{ si.cmdline_paddr, si.cmdline_paddr + WISP_CMDLINE_MAX, "cmdline" },
 			{ 0x100000, k.end, "kernel" },
 			{ mods[0].paddr, mods[0].paddr + mods[0].size, "initramfs" },
+			{ mods[2].paddr, mods[2].paddr + mods[2].size, "index" },
 		};
 		CHECK(r[0].start == l.start_info);
 		check_no_overlaps(r, (int)(sizeof(r) / sizeof(r[0])), ram_size);
 		/* All boot structures sit in usable low RAM, below the kernel. */
-		for (int i = 0; i < 7; i++)
+		for (int i = 0; i < 8; i++)
 			CHECK(r[i].end <= 0x9fc00);
 	}
 	free(mem.base);

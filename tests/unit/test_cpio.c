@@ -6,8 +6,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <wisp/abi.h>
+
 #include "check.h"
 #include "cpio.h"
+#include "cpio_index.h"
 
 struct entry {
 	char name[4096];
@@ -248,6 +251,55 @@ static void test_aligned(void)
 	cpio_free(&c);
 }
 
+/* The index holds every entry but the trailer, in order, with the fields
+ * and data the archive has; padding entries are named "." there. */
+static void test_index(void)
+{
+	static uint8_t big[40 * 1024];
+	const struct wisp_index_hdr *h;
+	const struct wisp_index_entry *x;
+	struct cpio c;
+	struct entry e;
+	size_t off = 0, len, n = 0, pads = 0;
+	uint8_t *ix;
+	int same = 1;
+
+	cpio_init(&c);
+	CHECK(cpio_add_dir(&c, "/d", 0750, 77) == 0);
+	CHECK(cpio_add_file(&c, "/d/small", 0640, 88, "xyz", 3) == 0);
+	CHECK(cpio_add_file(&c, "/d/big", 0644, 99, big, sizeof(big)) == 0);
+	CHECK(cpio_add_symlink(&c, "/d/link", "small") == 0);
+	CHECK(cpio_finish(&c) == 0);
+	CHECK(cpio_index_build(c.buf, c.len, &ix, &len) == 0);
+	h = (const struct wisp_index_hdr *)ix;
+	x = (const struct wisp_index_entry *)(h + 1);
+	CHECK(h->magic == WISP_INDEX_MAGIC && h->archive_size == c.len);
+	while (read_entry(c.buf, c.len, &off, &e) == 0 && strcmp(e.name, "TRAILER!!!")) {
+		const char *name = (const char *)ix + x[n].name_off;
+
+		pads += is_root_name(e.name);
+		if (x[n].ino != e.fields[0] || x[n].mode != e.fields[1] || x[n].uid != e.fields[2] ||
+		    x[n].gid != e.fields[3] || x[n].nlink != e.fields[4] ||
+		    x[n].mtime != e.fields[5] || x[n].size != e.fields[6] ||
+		    c.buf + x[n].data_off != e.data || x[n].name_off + x[n].name_len >= len ||
+		    strlen(name) != x[n].name_len ||
+		    strcmp(name, is_root_name(e.name) ? "." : e.name))
+			same = 0;
+		n++;
+	}
+	CHECK(same);
+	CHECK(pads == 1);
+	CHECK(h->count == n && n == 5);
+	free(ix);
+
+	/* A cut archive, or one without its trailer, has no index. */
+	CHECK(cpio_index_build(c.buf, c.len - 4, &ix, &len) < 0);
+	CHECK(cpio_index_build(c.buf, off - 124, &ix, &len) < 0);
+	c.buf[0] = 'x';
+	CHECK(cpio_index_build(c.buf, c.len, &ix, &len) < 0);
+	cpio_free(&c);
+}
+
 /* A fixed buffer is written in place and never grows or gets freed. */
 static void test_fixed(void)
 {
@@ -274,5 +326,6 @@ int main(void)
 	test_inodes_unique();
 	test_gnu_cpio();
 	test_large_file();
+	test_index();
 	return check_report();
 }

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "cpio_index.h"
 #include "elf.h"
 #include "imgcache.h"
 
@@ -72,6 +73,7 @@ static void pack_and_store(struct imgcache *c, const struct cli_opts *o, bool ra
 	CHECK(manifest_unchanged(m.buf, m.len));
 	if (!racy)
 		c->pack_start_ns += 2000000000ll;
+	CHECK(image_index(&img) == 0 && img.index_len > 0);
 	imgcache_store(c, &img, &m);
 	manifest_free(&m);
 	image_free(&img);
@@ -81,6 +83,18 @@ static int load(struct imgcache *c, struct image *img)
 {
 	image_init(img, NULL, 0);
 	return imgcache_load(c, img);
+}
+
+/* A hit brings the archive's index with it, as made from the archive. */
+static void check_index_stored(const struct image *img)
+{
+	uint8_t *fresh;
+	size_t len;
+
+	CHECK(img->index != NULL);
+	CHECK(cpio_index_build(img->cpio.buf, img->cpio.len, &fresh, &len) == 0);
+	CHECK(img->index && img->index_len == len && memcmp(img->index, fresh, len) == 0);
+	free(fresh);
 }
 
 static void test_hit_and_change(void)
@@ -98,6 +112,7 @@ static void test_hit_and_change(void)
 	CHECK(load(&c, &img) == 1);
 	CHECK(realpath(prog, real) && img.prog_path && strcmp(img.prog_path, real) == 0);
 	CHECK(img.cpio.len > 0 && memmem(img.cpio.buf, img.cpio.len, "hello", 5));
+	check_index_stored(&img);
 	image_free(&img);
 	/* Same size, new content: mtime and ctime tell. */
 	put(data, "HELLO", 5, 0644);
