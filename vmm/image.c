@@ -657,6 +657,8 @@ int image_index(struct image *img)
 #define IMAGE_MAGIC "WISPIMG1"
 #define IMAGE_VERSION 1
 #define IMAGE_ALIGN 4096
+/* What wisp writes, for huge pages (see ENTRY_ALIGN in imgcache.c). */
+#define IMAGE_ARCHIVE_ALIGN (2ull << 20)
 #define IMAGE_META_MAX (1u << 20)
 #define IMAGE_TRAILER_LEN 124   /* the newc "TRAILER!!!" entry, padded */
 
@@ -701,10 +703,9 @@ static char *meta_pack(const struct image_meta *m, size_t *len)
 static int save_to(const char *path, const struct image_hdr *h, const char *meta,
 		   const struct cpio *c)
 {
-	static const char zeros[IMAGE_ALIGN];
 	const struct iovec parts[] = {
 		{ (void *)h, sizeof(*h) }, { (void *)meta, h->meta_len },
-		{ (void *)zeros, h->cpio_off - h->meta_off - h->meta_len }, { c->buf, c->len },
+		{ NULL, h->cpio_off - h->meta_off - h->meta_len }, { c->buf, c->len },
 	};
 	struct stat st;
 	int fd, e;
@@ -734,7 +735,7 @@ int image_save(const char *path, const struct image *img, const struct image_met
 	memcpy(h.magic, IMAGE_MAGIC, sizeof(h.magic));
 	h.meta_off = sizeof(h);
 	h.meta_len = meta_len;
-	h.cpio_off = (h.meta_off + meta_len + IMAGE_ALIGN - 1) & ~(uint64_t)(IMAGE_ALIGN - 1);
+	h.cpio_off = (h.meta_off + meta_len + IMAGE_ARCHIVE_ALIGN - 1) & ~(IMAGE_ARCHIVE_ALIGN - 1);
 	h.cpio_len = img->cpio.len;
 	h.file_size = h.cpio_off + h.cpio_len;
 	h.argc = (uint32_t)m->argc;

@@ -52,11 +52,36 @@ int io_pread_exact(int fd, void *buf, size_t len, uint64_t off)
 	return n >= 0 && (size_t)n == len ? 0 : -1;
 }
 
+static int write_zeros(int fd, size_t len)
+{
+	static const char zeros[4096];
+
+	for (size_t n; len; len -= n) {
+		n = len < sizeof(zeros) ? len : sizeof(zeros);
+		if (io_write_all(fd, zeros, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+static int write_hole(int fd, size_t len)
+{
+	if (len > (size_t)LLONG_MAX)
+		return errno = EFBIG, -1;
+	if (lseek(fd, (off_t)len, SEEK_CUR) >= 0)
+		return 0;
+	return errno == ESPIPE ? write_zeros(fd, len) : -1;
+}
+
 int io_write_parts(int fd, const struct iovec *parts, int n)
 {
-	for (int i = 0; i < n; i++)
-		if (io_write_all(fd, parts[i].iov_base, parts[i].iov_len) < 0)
+	for (int i = 0; i < n; i++) {
+		const struct iovec *p = &parts[i];
+
+		if (p->iov_base ? io_write_all(fd, p->iov_base, p->iov_len) < 0 :
+				  write_hole(fd, p->iov_len) < 0)
 			return -1;
+	}
 	return 0;
 }
 

@@ -16,7 +16,8 @@ ssize_t io_pread_upto(int fd, void *buf, size_t len, uint64_t off);
 /* 0 if all len bytes at off were read; -1 with errno set, EIO if the file
  * ends before. */
 int io_pread_exact(int fd, void *buf, size_t len, uint64_t off);
-/* io_write_all for each of n pieces in turn. */
+/* io_write_all for each of n pieces in turn; a piece with a NULL base is
+ * iov_len zero bytes, left as a hole where fd can seek. */
 int io_write_parts(int fd, const struct iovec *parts, int n);
 /* Writes the n pieces to a new file next to path (path.XXXXXX, mode 0666
  * less the umask) and renames it over path, so that a reader sees the old
