@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "elf.h"
+#include "io.h"
 
 #define DEPS_MAX_LINKS 40       /* as Linux's MAXSYMLINKS */
 #define DEPS_CONF_DEPTH 8       /* nested ld.so.conf includes */
@@ -221,24 +222,6 @@ char *deps_resolve(struct deps *d, const char *path)
 
 /* ---- files ---- */
 
-static int map_file(const char *path, void **buf, size_t *len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || st.st_size == 0) {
-		int e = S_ISREG(st.st_mode) ? ENOEXEC : EISDIR;
-
-		close(fd);
-		return errno = e, -1;
-	}
-	*len = (size_t)st.st_size;
-	*buf = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
-	close(fd);
-	return *buf == MAP_FAILED ? -1 : 0;
-}
 
 /* ld.so skips candidates of another class or machine and keeps searching;
  * so do we, remembering why for the error message. Returns 0 for a usable
@@ -700,7 +683,7 @@ static int scan_obj(struct deps *d, int idx, const char *typed, char *err, size_
 	size_t len;
 	int rc;
 
-	if (map_file(d->objs[idx].real, &buf, &len) < 0)
+	if (io_map_file(d->objs[idx].real, &buf, &len) < 0)
 		return errmsg(err, errlen, "%s: %s: %s", typed, d->objs[idx].real, strerror(errno));
 	/* Objects from added trees may be programs (for exec) as well. */
 	rc = d->objs[idx].fatal ? elf_check_object(buf, len, why, sizeof(why))

@@ -2,9 +2,11 @@
 #include "io.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -106,4 +108,24 @@ int io_replace_file(const char *path, const struct iovec *parts, int n)
 	unlink(tmp);
 	errno = e;
 	return -1;
+}
+
+int io_map_file(const char *path, void **buf, size_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), e = 0;
+	struct stat st;
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &st) < 0)
+		e = errno;
+	else if (!S_ISREG(st.st_mode) || st.st_size == 0)
+		e = S_ISDIR(st.st_mode) ? EISDIR : ENOEXEC;
+	if (!e) {
+		*len = (size_t)st.st_size;
+		*buf = mmap(NULL, *len, PROT_READ, MAP_PRIVATE, fd, 0);
+		e = *buf == MAP_FAILED ? errno : 0;
+	}
+	close(fd);
+	return e ? (errno = e, -1) : 0;
 }

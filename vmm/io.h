@@ -24,5 +24,9 @@ int io_write_parts(int fd, const struct iovec *parts, int n);
  * file or the whole new one, never a part. 0, or -1 with errno set and no
  * temporary file left. */
 int io_replace_file(const char *path, const struct iovec *parts, int n);
+/* Maps a whole regular file read-only (private): nothing is copied, and no
+ * fresh memory is touched. -1 with errno set: EISDIR for a directory,
+ * ENOEXEC if it is empty or not a regular file. munmap(*buf, *len) after. */
+int io_map_file(const char *path, void **buf, size_t *len);
 
 #endif

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
@@ -20,6 +21,7 @@
 #include "disk.h"
 #include "image.h"
 #include "imgcache.h"
+#include "io.h"
 #include "ioeventfd.h"
 #include "kvm.h"
 #include "qemu.h"
@@ -39,7 +41,7 @@ struct job {
 	const char *name;         /* the program as the user knows it, for messages */
 	char *cmdline;
 	char kernel_path[PATH_MAX + 32];
-	uint8_t *kernel_elf;
+	void *kernel_elf;         /* mapped from kernel_path */
 	size_t kernel_len;
 	struct boot_kernel kernel;
 	uint64_t mem;
@@ -116,7 +118,7 @@ static int load_kernel(struct job *j)
 		fprintf(stderr, "wisp: /proc/self/exe: %s (pass --kernel)\n", strerror(errno));
 		return -1;
 	}
-	if (image_read_file(j->kernel_path, &j->kernel_elf, &j->kernel_len) < 0) {
+	if (io_map_file(j->kernel_path, &j->kernel_elf, &j->kernel_len) < 0) {
 		fprintf(stderr, "wisp: kernel %s: %s%s\n", j->kernel_path, strerror(errno),
 			j->opts.kernel ? "" : " (build it with make, or pass --kernel)");
 		return -1;
@@ -480,7 +482,8 @@ int main(int argc, char **argv)
 	rc = dispatch(&j, argc, argv);
 	close_disks(&j);
 	free(j.cmdline);
-	free(j.kernel_elf);
+	if (j.kernel_elf)
+		munmap(j.kernel_elf, j.kernel_len);
 	image_free(&j.img);
 	image_meta_free(&j.meta);
 	imgcache_close(&j.cache);
