@@ -9,9 +9,9 @@
 
 #define PVM_IST_EXCEPTIONS 1
 #define PVM_IST_INTERRUPTS 2
-#define TRAP_STACK_SIZE 4096
-
 extern const uint64_t pvm_stubs[TRAP_VECTORS];
+/* The IST stacks, in pvm_entry.S: its frames point into them. */
+extern uint8_t pvm_exception_stack_top[], pvm_interrupt_stack_top[];
 void pvm_write_cr3(uint64_t pa);
 void pvm_invlpg(uint64_t va);
 
@@ -19,16 +19,14 @@ void pvm_invlpg(uint64_t va);
 bool cpu_iret_ring0;
 /* CR2 of the current page fault, saved by the ring-0 stub. */
 uint64_t pvm_fault_addr;
-static uint8_t exception_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
-static uint8_t interrupt_stack[TRAP_STACK_SIZE] __attribute__((aligned(16)));
 
 /* Kernel and program share hardware ring 3 here: the kernel's port I/O
  * (hypercalls) is checked against the TSS bitmap like the program's. */
 static void pvm_init(void)
 {
 	cpu_allow_ports(true);
-	cpu_set_trap_stack(PVM_IST_EXCEPTIONS, (uint64_t)(exception_stack + TRAP_STACK_SIZE));
-	cpu_set_trap_stack(PVM_IST_INTERRUPTS, (uint64_t)(interrupt_stack + TRAP_STACK_SIZE));
+	cpu_set_trap_stack(PVM_IST_EXCEPTIONS, (uint64_t)pvm_exception_stack_top);
+	cpu_set_trap_stack(PVM_IST_INTERRUPTS, (uint64_t)pvm_interrupt_stack_top);
 	cpu_set_gates(pvm_stubs, PVM_IST_EXCEPTIONS, PVM_IST_INTERRUPTS);
 }
 

@@ -1,26 +1,36 @@
 /* pvm_entry.S: trap entry on a PVM-style host, which delivers every
- * exception and interrupt into emulated ring 0 (~1 us an instruction) but
- * runs the kernel natively once it is back in hardware ring 3.
+ * exception and interrupt into emulated ring 0 (2-3 us an instruction
+ * there, measured in the timer stub) but runs the kernel natively once it
+ * is back in hardware ring 3.
  *
  * So the ring-0 stubs do only what needs ring 0 (read CR2; load CR3, flush
  * a page or return to user mode with interrupts on, for the native kernel,
- * which #GPs at pvm_*_site) and iretq at once to trap_native, in hardware
- * ring 3, which does the real work.
- * They run on an IST stack (pvm.c), so the stack is known whether the
- * trap came from the program or the kernel: IST 1 for exceptions, IST 2
- * for interrupts. This host delivers interrupts whatever the IF flag, so
+ * which #GPs at pvm_*_site) and leave at once with iretq through a frame
+ * built at link time (pvm_frame_N): it resumes pvm_native_N in hardware
+ * ring 3, with the IF flag clear (the kernel is not interruptible) and rsp
+ * at the CPU's frame. That frame is always at the same place, as each stub
+ * runs on an IST stack (IST 1 for exceptions, IST 2 for interrupts) that is
+ * empty when a trap arrives: two instructions in ring 0 for an interrupt.
+ * pvm_native_N pushes the error slot and the vector, builds a trapframe and
+ * moves it to the task's kernel stack (a trap from user mode) or below the
+ * interrupted kernel's stack pointer, so the IST stack is free again before
+ * anything can trap. This host delivers interrupts whatever the IF flag, so
  * one can arrive while the kernel runs, even in trap_native before it has
- * moved the frame off IST 1; the stub then only notes it in
- * cpu_deferred_irqs, and the kernel takes it before it returns to user
- * mode (trap_run_deferred).
+ * moved a frame off IST 1; pvm_native_N then only notes it in
+ * cpu_deferred_irqs and returns to the kernel, which takes it before it
+ * returns to user mode (trap_run_deferred).
  */
 #include "arch/x86_64/x86.h"
 #include "arch/x86_64/regs.h"
 
+#define PVM_TRAP_STACK_SIZE 4096
+
+/* Where the CPU's frame for an interrupt starts on its IST stack. */
+#define PVM_IRQ_FRAME (pvm_interrupt_stack_top - 40)
+
 .macro PVM_STUB vec
 	.p2align 4
 pvm_stub_\vec:
-	PUSH_ZERO_ERROR \vec
 	.if \vec == 13
 	cmpq $pvm_cr3_site, 8(%rsp)
 	je pvm_do_cr3
@@ -35,24 +45,37 @@ pvm_stub_\vec:
 	mov %rax, pvm_fault_addr(%rip)
 	pop %rax
 	.endif
+	lea pvm_frame_\vec(%rip), %rsp
+	iretq
+.endm
+
+.macro PVM_NATIVE vec
+pvm_native_\vec:
 	.if \vec >= 32
-	cmpq $0, 8(%rsp)
+	cmpq $0, PVM_IRQ_FRAME(%rip)
 	js 1f                   /* the kernel was running: later */
 	.endif
+	PUSH_ZERO_ERROR \vec
 	push $\vec
-	/* A frame that resumes trap_native with the IF flag clear (the kernel
-	 * is not interruptible) and rsp just above this frame. */
-	push $USER_DS
-	push %rsp
-	push $0x2
-	push $USER_CS
-	push $trap_native
-	iretq
+	jmp trap_native
 	.if \vec >= 32
 1:	orq $(1 << (\vec - 32)), cpu_deferred_irqs(%rip)
-	add $8, %rsp
 	iretq
 	.endif
+.endm
+
+/* rsp: the CPU's frame, error code included, on the vector's IST stack. */
+.macro PVM_FRAME vec
+pvm_frame_\vec:
+	.quad pvm_native_\vec, USER_CS, 0x2
+	.if \vec >= 32
+	.quad PVM_IRQ_FRAME
+	.elseif HAS_ERROR_CODE(\vec)
+	.quad pvm_exception_stack_top - 48
+	.else
+	.quad pvm_exception_stack_top - 40
+	.endif
+	.quad USER_DS
 .endm
 
 .macro PVM_STUB_ADDR vec
@@ -61,6 +84,7 @@ pvm_stub_\vec:
 
 	.text
 	FOR_EACH_VECTOR PVM_STUB
+	FOR_EACH_VECTOR PVM_NATIVE
 
 	/* #GP at a site below: do the instruction here and skip it. */
 pvm_do_cr3:
@@ -80,13 +104,9 @@ pvm_do_iret:
 	orq $0x200, 16(%rsp)    /* IF */
 	iretq
 
-	/* Native, on the IST stack: rsp -> the SS slot of the frame above,
-	 * then vector, error and the CPU's frame. Builds a trapframe and moves
-	 * it to the task's kernel stack (a trap from user mode) or below the
-	 * interrupted kernel's stack pointer, so the IST stack is free again
-	 * before anything can trap. */
+	/* Native, on the IST stack, rsp at the vector, then error and the
+	 * CPU's frame. */
 trap_native:
-	add $8, %rsp
 	PUSH_REGS
 	mov %rsp, %rsi
 	mov TF_RIP(%rsp), %rax
@@ -131,3 +151,14 @@ pvm_iret_site:
 	.p2align 3
 pvm_stubs:
 	FOR_EACH_VECTOR PVM_STUB_ADDR
+pvm_frames:
+	FOR_EACH_VECTOR PVM_FRAME
+
+	.bss
+	.p2align 4
+	.skip PVM_TRAP_STACK_SIZE
+	.globl pvm_exception_stack_top
+pvm_exception_stack_top:
+	.skip PVM_TRAP_STACK_SIZE
+	.globl pvm_interrupt_stack_top
+pvm_interrupt_stack_top:

@@ -43,9 +43,13 @@
 	pop %rax
 .endm
 
+/* The vectors for which the CPU pushes an error code. */
+#define HAS_ERROR_CODE(v) \
+	((v) == 8 || ((v) >= 10 && (v) <= 14) || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
+
 /* Exceptions without a CPU error code get a zero in its place. */
 .macro PUSH_ZERO_ERROR vec
-	.if !(\vec == 8 || (\vec >= 10 && \vec <= 14) || \vec == 17 || \vec == 21 || \vec == 29 || \vec == 30)
+	.if !HAS_ERROR_CODE(\vec)
 	push $0
 	.endif
 .endm
