@@ -40,10 +40,10 @@ pvm_stub_\vec:
 	je pvm_do_iret
 	.endif
 	.if \vec == 14
-	push %rax
-	mov %cr2, %rax
-	mov %rax, pvm_fault_addr(%rip)
-	pop %rax
+	/* rsp is the free register: the lea below sets it, and a trap in
+	 * between would run on its own IST stack. */
+	mov %cr2, %rsp
+	mov %rsp, pvm_fault_addr(%rip)
 	.endif
 	lea pvm_frame_\vec(%rip), %rsp
 	iretq
