@@ -2,7 +2,6 @@
 #ifndef WISP_VCPU_H
 #define WISP_VCPU_H
 
-#include <stdbool.h>
 #include <stdint.h>
 
 #include "devices/hypercall.h"
@@ -15,7 +14,6 @@ struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
-	bool sync_regs;      /* KVM copies the registers into run at each exit */
 };
 
 /* Creates vCPU id with the host-supported CPUID. Prints and returns -1 on error. */
