@@ -10,7 +10,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#define CPIO_HDR_LEN 110
 #define CPIO_PAGE 4096
 /* Files at least this large get their data on a page boundary of the
  * archive (which is loaded page-aligned), so that the guest kernel can map
@@ -200,7 +199,7 @@ int cpio_finish(struct cpio *c)
 {
 	if (c->failed)
 		return -1;
-	return entry(c, "TRAILER!!!", 0, 0, 1, 0, NULL, 0);
+	return entry(c, CPIO_TRAILER, 0, 0, 1, 0, NULL, 0);
 }
 
 void cpio_free(struct cpio *c)

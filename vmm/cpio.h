@@ -6,6 +6,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#define CPIO_HDR_LEN 110          /* "070701" and 13 fields of 8 hex digits */
+#define CPIO_TRAILER "TRAILER!!!" /* the name of the last entry */
+
 struct cpio {
 	uint8_t *buf;
 	size_t len;

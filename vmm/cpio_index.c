@@ -11,9 +11,9 @@
 
 #include <wisp/abi.h>
 
-#define HDR_LEN 110   /* "070701" and 13 fields of 8 hex digits */
+#include "cpio.h"
+
 #define NFIELDS 13
-#define TRAILER "TRAILER!!!"
 
 enum { F_INO, F_MODE, F_UID, F_GID, F_NLINK, F_MTIME, F_FILESIZE, F_NAMESIZE = 11 };
 
@@ -43,9 +43,9 @@ static bool parse_hex8(const uint8_t *s, uint32_t *out)
 
 static int parse_header(const uint8_t *a, size_t len, size_t off, struct header *h)
 {
-	size_t name_off = off + HDR_LEN, namesize;
+	size_t name_off = off + CPIO_HDR_LEN, namesize;
 
-	if (len - off < HDR_LEN || memcmp(a + off, "07070", 5) != 0 ||
+	if (len - off < CPIO_HDR_LEN || memcmp(a + off, "07070", 5) != 0 ||
 	    (a[off + 5] != '1' && a[off + 5] != '2'))
 		return -1;
 	for (int i = 0; i < NFIELDS; i++)
@@ -117,7 +117,7 @@ static int collect(const uint8_t *a, size_t len, struct buf *ents, struct buf *n
 
 		if (off >= len || parse_header(a, len, off, &h) < 0)
 			return -1;
-		if (strcmp(h.name, TRAILER) == 0)
+		if (strcmp(h.name, CPIO_TRAILER) == 0)
 			return 0;
 		if (is_root_name(h.name))
 			h.name = ".", h.f[F_NAMESIZE] = 2;

@@ -222,7 +222,6 @@ char *deps_resolve(struct deps *d, const char *path)
 
 /* ---- files ---- */
 
-
 /* ld.so skips candidates of another class or machine and keeps searching;
  * so do we, remembering why for the error message. Returns 0 for a usable
  * x86-64 ELF, 1 for another ELF flavour, -1 if it is missing or not ELF. */

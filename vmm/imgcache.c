@@ -166,11 +166,16 @@ void imgcache_close(struct imgcache *c)
 
 /* ---- reading an entry ---- */
 
+/* Where the index starts: after key, prog_path and manifest. */
+static uint64_t index_off(const struct entry_hdr *h)
+{
+	return sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len;
+}
+
 static const char *check_hdr(const struct entry_hdr *h, const struct imgcache *c,
 			     uint64_t size)
 {
-	uint64_t meta_end = sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len +
-			    h->index_len;
+	uint64_t meta_end = index_off(h) + h->index_len;
 
 	if (memcmp(h->magic, ENTRY_MAGIC, sizeof(h->magic)) != 0)
 		return "not a wisp cache entry";
@@ -215,12 +220,10 @@ static const char *read_meta(int fd, const struct imgcache *c, struct entry_hdr 
 
 static const char *read_index(int fd, const struct entry_hdr *h, struct image *img)
 {
-	uint64_t off = sizeof(*h) + (uint64_t)h->key_len + h->prog_len + h->man_len;
-
 	if (!(img->index = malloc(h->index_len)))
 		return "out of memory";
 	img->index_len = h->index_len;
-	return io_pread_exact(fd, img->index, h->index_len, (off_t)off) < 0 ?
+	return io_pread_exact(fd, img->index, h->index_len, index_off(h)) < 0 ?
 	       "truncated or unreadable" : NULL;
 }
 
@@ -306,7 +309,7 @@ static int write_entry(const struct imgcache *c, const struct image *img,
 		.key_len = (uint32_t)c->key_len, .prog_len = (uint32_t)strlen(prog),
 		.man_len = m->len, .index_len = img->index_len, .cpio_len = img->cpio.len,
 	};
-	uint64_t meta_end = sizeof(h) + h.key_len + h.prog_len + h.man_len + h.index_len;
+	uint64_t meta_end = index_off(&h) + h.index_len;
 	struct iovec parts[] = {
 		{ &h, sizeof(h) }, { c->key, c->key_len }, { (void *)prog, h.prog_len },
 		{ m->buf, m->len }, { img->index, img->index_len }, { NULL, 0 },

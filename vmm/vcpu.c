@@ -77,6 +77,8 @@ static int setup_cpuid(struct vcpu *v)
 
 int vcpu_create(struct vm *vm, int id, struct vcpu *v)
 {
+	int sync;
+
 	memset(v, 0, sizeof(*v));
 	v->vm = vm;
 	v->id = id;
@@ -94,8 +96,8 @@ int vcpu_create(struct vm *vm, int id, struct vcpu *v)
 		vcpu_destroy(v);
 		return -1;
 	}
-	v->run->kvm_valid_regs =
-		(uint64_t)ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS) & SYNC_WANTED;
+	sync = ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SYNC_REGS);
+	v->run->kvm_valid_regs = sync > 0 ? (uint64_t)sync & SYNC_WANTED : 0;
 	return 0;
 }
 

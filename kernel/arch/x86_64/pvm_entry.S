@@ -151,7 +151,6 @@ pvm_iret_site:
 	.p2align 3
 pvm_stubs:
 	FOR_EACH_VECTOR PVM_STUB_ADDR
-pvm_frames:
 	FOR_EACH_VECTOR PVM_FRAME
 
 	.bss
