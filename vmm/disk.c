@@ -59,6 +59,11 @@ static int open_image(const struct cli_disk *c, char *err, size_t errlen)
 				 "read-only", c->image);
 	if (fd < 0)
 		return errmsg(err, errlen, "%s: %s", c->image, strerror(errno));
+	/* No host read-ahead: it fills the host's page cache of the image with
+	 * large folios (up to 2 MiB on ext4), and a small write into one makes
+	 * the fdatasync after it cost twice (host-only test: 48 against
+	 * 105 us). wisp's own read-ahead (virtio_blk.c) reads 4 KiB pages. */
+	posix_fadvise(fd, 0, 0, POSIX_FADV_RANDOM);
 	return fd;
 }
 

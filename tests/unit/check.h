@@ -4,6 +4,7 @@
 
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
 
 static int check_passed, check_failed;
 
@@ -39,6 +40,24 @@ static int check_passed, check_failed;
 			__FILE__, __LINE__, check_h_ ? check_h_ : "(null)", check_n_); \
 	} \
 } while (0)
+
+/* How many of the 4 KiB pages of fd at [off, off + pages * 4096) are in
+ * the host's page cache; -1 if that cannot be told. */
+static inline long resident_pages(int fd, long off, size_t pages)
+{
+	unsigned char vec[pages];
+	void *p = mmap(NULL, pages * 4096, PROT_READ, MAP_SHARED, fd, off);
+	long n = 0;
+
+	if (p == MAP_FAILED)
+		return -1;
+	if (mincore(p, pages * 4096, vec) < 0)
+		n = -1;
+	for (size_t i = 0; i < pages && n >= 0; i++)
+		n += vec[i] & 1;
+	munmap(p, pages * 4096);
+	return n;
+}
 
 static inline int check_report(void)
 {

@@ -384,31 +384,78 @@ static void test_kick_from_a_thread(void)
 	close_device();
 }
 
-/* A small write into a hole fills the rest of its 1 MiB chunk with zeros
- * (host blocks allocated, contents unchanged), and nothing else. */
+/* A small write into a hole has the rest of its 1 MiB chunk filled with
+ * zeros at the next flush (host blocks allocated, contents unchanged),
+ * and nothing else; what was written in the chunk since is kept. */
 static void test_small_write_fills_its_chunk(void)
 {
-	uint64_t at = (1u << 20) + 8192;
+	uint64_t at = (1u << 20) + 8192, big = (1u << 20) + 65536;
+	enum { BIG = 256 << 10 };
 	struct stat st;
 	uint8_t buf[512];
-	bool zeros = true;
+	bool zeros = true, kept = true;
 
 	open_sized(false, 3u << 20);
 	driver_init(VIRTIO_F_VERSION_1, QSIZE, DESC);
 	memset(ram + DATA, 0x77, 512);
 	CHECK(request(VIRTIO_BLK_T_OUT, at / 512, 1, 512, false) == VIRTIO_BLK_S_OK);
+	CHECK(fstat(disk.fd, &st) == 0);
+	CHECK((uint64_t)st.st_blocks * 512 < (1u << 20));   /* not before the flush */
+	memset(ram + DATA, 0x66, BIG);
+	CHECK(request(VIRTIO_BLK_T_OUT, big / 512, 4, BIG / 4, false) == VIRTIO_BLK_S_OK);
+	CHECK(request(VIRTIO_BLK_T_FLUSH, 0, 0, 0, false) == VIRTIO_BLK_S_OK);
 	CHECK(pread(disk.fd, buf, 512, (off_t)at) == 512 && buf[0] == 0x77 && buf[511] == 0x77);
 	for (uint64_t off = 1u << 20; off < 2u << 20; off += 512) {
+		bool in_big = off >= big && off < big + BIG;
+
 		CHECK(pread(disk.fd, buf, 512, (off_t)off) == 512);
-		for (int i = 0; i < 512 && off != at; i++)
-			zeros &= buf[i] == 0;
+		for (int i = 0; i < 512 && off != at; i++) {
+			zeros &= in_big || buf[i] == 0;
+			kept &= !in_big || buf[i] == 0x66;
+		}
 	}
 	CHECK(zeros);
+	CHECK(kept);
 	CHECK(disk_byte(100) == (uint8_t)(100 * 13));  /* the data before is intact */
 	CHECK(fstat(disk.fd, &st) == 0);
 	CHECK((uint64_t)st.st_blocks * 512 >= (1u << 20) + DISK_SIZE);
 	CHECK((uint64_t)st.st_blocks * 512 < (2u << 20));          /* the last chunk stays a hole */
 	CHECK(lseek(disk.fd, 2u << 20, SEEK_DATA) < 0);
+	close_device();
+}
+
+/* Large reads that continue each other read ahead of the guest, and give
+ * the file's bytes whether the host had them cached or not. */
+static void test_sequential_reads_read_ahead(void)
+{
+	enum { SEG = 32 << 10, NSEG = 4, REQ = SEG * NSEG };
+	static uint8_t buf[4 << 20];
+	bool same = true;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = (uint8_t)(i * 7 + i / 4096);
+	open_sized(false, sizeof(buf));
+	CHECK(pwrite(disk.fd, buf, sizeof(buf), 0) == (ssize_t)sizeof(buf));
+	CHECK(fdatasync(disk.fd) == 0);
+	/* As disk_open leaves the image: no read-ahead by the host itself. */
+	CHECK(posix_fadvise(disk.fd, 0, 0, POSIX_FADV_RANDOM) == 0);
+	CHECK(posix_fadvise(disk.fd, 0, 0, POSIX_FADV_DONTNEED) == 0);
+	if (resident_pages(disk.fd, 0, 1) != 0) {
+		printf("# read-ahead not checked: /tmp keeps its files in memory\n");
+		close_device();
+		return;
+	}
+	driver_init(VIRTIO_F_VERSION_1, QSIZE, DESC);
+	for (unsigned r = 0; r < 3; r++) {
+		CHECK(request(VIRTIO_BLK_T_IN, r * REQ / 512, NSEG, SEG, true) == VIRTIO_BLK_S_OK);
+		same &= memcmp(ram + DATA, buf + r * REQ, REQ) == 0;
+		if (r == 0) {
+			/* The miss started the next READ_AHEAD_FACTOR (4) requests. */
+			CHECK(resident_pages(disk.fd, REQ, 4 * REQ / 4096) == 4 * REQ / 4096);
+			CHECK(resident_pages(disk.fd, 5 * REQ, 1) == 0);
+		}
+	}
+	CHECK(same);
 	close_device();
 }
 
@@ -425,6 +472,7 @@ int main(void)
 	test_event_idx();
 	test_kick_from_a_thread();
 	test_small_write_fills_its_chunk();
+	test_sequential_reads_read_ahead();
 	free(ram);
 	return check_report();
 }

@@ -127,15 +127,38 @@ static bool in_range(const struct virtio_blk *b, uint64_t sector, uint64_t len)
 	       sectors <= b->config.capacity - sector;
 }
 
+/* The image is read without the host's own read-ahead (disk.c says why),
+ * so a large read that continues the last one and that the host's page
+ * cache cannot serve at once starts reading the next READ_AHEAD_FACTOR
+ * such requests' worth itself. Returns true if the cache served it all. */
+#define READ_AHEAD_MIN (128u << 10)
+#define READ_AHEAD_FACTOR 4
+
+static bool read_cached_or_ahead(struct virtio_blk *b, const struct iovec *iov, int n,
+				 uint64_t off, uint64_t len)
+{
+	bool sequential = off == b->read_end;
+
+	b->read_end = off + len;
+	if (len < READ_AHEAD_MIN || !sequential)
+		return false;
+	if (preadv2(b->disk->fd, iov, n, (off_t)off, RWF_NOWAIT) == (ssize_t)len)
+		return true;
+	readahead(b->disk->fd, (off_t)(off + len), (size_t)len * READ_AHEAD_FACTOR);
+	return false;
+}
+
 static uint8_t do_read(struct virtio_blk *b, const struct streams *s, uint64_t sector,
 		       uint32_t *written)
 {
-	uint64_t len = s->out_len - 1;
+	uint64_t len = s->out_len - 1, off = sector * VIRTIO_BLK_SECTOR;
 	struct iovec iov[VIRTQ_CHAIN_MAX];
 	int n = stream_iov(s, true, 0, len, iov);
 
-	if (!in_range(b, sector, len) ||
-	    transfer(b->disk->fd, false, iov, n, sector * VIRTIO_BLK_SECTOR, len) < 0)
+	if (!in_range(b, sector, len))
+		return VIRTIO_BLK_S_IOERR;
+	if (!read_cached_or_ahead(b, iov, n, off, len) &&
+	    transfer(b->disk->fd, false, iov, n, off, len) < 0)
 		return VIRTIO_BLK_S_IOERR;
 	*written = (uint32_t)len;
 	return VIRTIO_BLK_S_OK;
@@ -145,54 +168,66 @@ static uint8_t do_read(struct virtio_blk *b, const struct streams *s, uint64_t s
  * block, and the fdatasync that follows commit a journal transaction for
  * it; an overwrite needs none (an append + fdatasync measured ~150 us
  * into a hole, ~120 us over written blocks). So the first small write
- * into a chunk fills the chunk's holes with zeros, which the holes read as
- * already: the image's contents stay the same, only its host blocks are
- * allocated, one chunk at a time. Large writes allocate their own. */
+ * into a chunk has the chunk's holes filled with zeros, which the holes
+ * read as already: the image's contents stay the same, only its host
+ * blocks are allocated, one chunk at a time. Large writes allocate their
+ * own. The filling waits for the next flush, the first that gains from
+ * it: a small write (an indirect block) often comes amid large ones that
+ * are about to write the rest of its chunk, over the zeros. */
 #define FILL_CHUNK (1u << 20)
 #define FILL_WRITE_MAX (64u << 10)
 
-/* Writes zeros over [from, to) but for the request's own [skip, skip_end). */
-static void write_zeros(int fd, uint64_t from, uint64_t to, uint64_t skip, uint64_t skip_end)
+static void write_zeros(int fd, uint64_t from, uint64_t to)
 {
 	static const char zeros[64 << 10];
 
 	for (uint64_t at = from; at < to;) {
-		uint64_t stop = at < skip && skip < to ? skip : to, n;
+		uint64_t n = to - at > sizeof(zeros) ? sizeof(zeros) : to - at;
 
-		if (at >= skip && at < skip_end) {
-			at = skip_end;
-			continue;
-		}
-		n = stop - at > sizeof(zeros) ? sizeof(zeros) : stop - at;
 		if (pwrite(fd, zeros, n, (off_t)at) != (ssize_t)n)
-			return;  /* only an optimisation: the request itself reports errors */
+			return;  /* only an optimisation: the requests report errors */
 		at += n;
 	}
 }
 
-static void fill_holes(struct virtio_blk *b, uint64_t off, uint64_t len)
+static void fill_chunk(struct virtio_blk *b, uint64_t c)
 {
+	uint64_t start = c * FILL_CHUNK, size = b->disk->size;
+	uint64_t end = start + FILL_CHUNK < size ? start + FILL_CHUNK : size;
 	int fd = b->disk->fd;
 
-	for (uint64_t c = off / FILL_CHUNK; c <= (off + len - 1) / FILL_CHUNK; c++) {
-		uint64_t start = c * FILL_CHUNK, size = b->disk->size;
-		uint64_t end = start + FILL_CHUNK < size ? start + FILL_CHUNK : size;
+	for (uint64_t at = start; at < end;) {
+		off_t hole = lseek(fd, (off_t)at, SEEK_HOLE), data;
 
+		if (hole < 0 || (uint64_t)hole >= end)
+			break;
+		data = lseek(fd, hole, SEEK_DATA);
+		if (data < 0 || (uint64_t)data > end)
+			data = (off_t)end;
+		write_zeros(fd, (uint64_t)hole, (uint64_t)data);
+		at = (uint64_t)data;
+	}
+}
+
+/* Notes the chunks of a small write for fill_pending. */
+static void want_fill(struct virtio_blk *b, uint64_t off, uint64_t len)
+{
+	for (uint64_t c = off / FILL_CHUNK; c <= (off + len - 1) / FILL_CHUNK; c++) {
 		if (b->filled[c / 8] & (1u << (c % 8)))
 			continue;
 		b->filled[c / 8] |= (uint8_t)(1u << (c % 8));
-		for (uint64_t at = start; at < end;) {
-			off_t hole = lseek(fd, (off_t)at, SEEK_HOLE), data;
-
-			if (hole < 0 || (uint64_t)hole >= end)
-				break;
-			data = lseek(fd, hole, SEEK_DATA);
-			if (data < 0 || (uint64_t)data > end)
-				data = (off_t)end;
-			write_zeros(fd, (uint64_t)hole, (uint64_t)data, off, off + len);
-			at = (uint64_t)data;
-		}
+		if (b->nfill == FILL_PENDING_MAX)
+			fill_chunk(b, c);
+		else
+			b->fill[b->nfill++] = c;
 	}
+}
+
+static void fill_pending(struct virtio_blk *b)
+{
+	for (unsigned i = 0; i < b->nfill; i++)
+		fill_chunk(b, b->fill[i]);
+	b->nfill = 0;
 }
 
 static uint8_t do_write(struct virtio_blk *b, const struct streams *s, uint64_t sector)
@@ -210,10 +245,10 @@ static uint8_t do_write(struct virtio_blk *b, const struct streams *s, uint64_t 
 	}
 	if (!in_range(b, sector, len))
 		return VIRTIO_BLK_S_IOERR;
-	if (len && len <= FILL_WRITE_MAX && b->filled)
-		fill_holes(b, sector * VIRTIO_BLK_SECTOR, len);
 	if (transfer(b->disk->fd, true, iov, n, sector * VIRTIO_BLK_SECTOR, len) < 0)
 		return VIRTIO_BLK_S_IOERR;
+	if (len && len <= FILL_WRITE_MAX && b->filled)
+		want_fill(b, sector * VIRTIO_BLK_SECTOR, len);
 	/* The guest has its own page cache: what reaches the device was
 	 * written back on purpose, and a flush often follows. Starting the
 	 * host's write-out now lets that flush find it under way. */
@@ -227,6 +262,7 @@ static uint8_t do_flush(struct virtio_blk *b)
 {
 	if (b->disk->read_only)
 		return VIRTIO_BLK_S_OK;
+	fill_pending(b);
 	while (fdatasync(b->disk->fd) < 0)
 		if (errno != EINTR)
 			return VIRTIO_BLK_S_IOERR;

@@ -20,6 +20,7 @@
 #define VIRTIO_BLK_T_OUT 1
 #define VIRTIO_BLK_T_FLUSH 4
 #define VIRTIO_BLK_T_GET_ID 8
+#define FILL_PENDING_MAX 256  /* chunks noted for filling at the next flush */
 
 #define VIRTIO_BLK_S_OK 0
 #define VIRTIO_BLK_S_IOERR 1
@@ -48,6 +49,9 @@ struct virtio_blk {
 	char name[64];               /* "virtio-blk /data" */
 	bool warned_ro;              /* told the user once about a write to :ro */
 	uint8_t *filled;             /* bit per FILL_CHUNK of the image: no holes left */
+	uint64_t fill[FILL_PENDING_MAX];  /* chunks to fill at the next flush */
+	unsigned nfill;
+	uint64_t read_end;           /* where the last read request ended */
 };
 
 /* Sets up the device for disk, whose guest RAM is mem. */
