@@ -308,16 +308,19 @@ static int write_back(struct ext2 *fs, bool durable, bool datasync)
 
 	if (!fs->in_use)
 		return 0;
-	/* Every file's data and the bitmaps go out as one batch. */
+	/* Every file's data and the bitmaps go out as one batch. A node stays
+	 * marked as listed while it is queued: the blocks its data gets now
+	 * dirty it again, and put back on the list it would be queued twice,
+	 * its data with it (its blocks stay dirty until ext2_data_sent). */
 	while ((n = fs->dirty)) {
 		fs->dirty = n->dnext;
-		n->on_dirty_list = false;
 		if ((e = ext2_node_queue(n, datasync)) && !err)
 			err = e;
-		if (n->attrs_dirty && !n->on_dirty_list) {  /* left for later by datasync */
-			n->on_dirty_list = true;
+		if (n->attrs_dirty) {  /* left for later by datasync */
 			n->dnext = left;
 			left = n;
+		} else {
+			n->on_dirty_list = false;
 		}
 	}
 	fs->dirty = left;
