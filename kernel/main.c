@@ -112,6 +112,19 @@ static _Noreturn void start_program(const struct boot_args *args)
 }
 
 /* The first kernel entry from ring 3 (see arch_enter_native). */
+/* Where host and VMM allow it, a tick from user mode enters the kernel
+ * without an interrupt (a PVM-style host delivers those through an
+ * emulated ring 0). */
+static void timer_entry_init(void)
+{
+	int err;
+
+	if (!cpu->timer_entry || !platform->timer_entry)
+		return;
+	if ((err = platform->timer_entry(cpu->timer_entry, cpu->timer_entry_frame)))
+		kprintf("timer entry refused (%d): ticks come as interrupts\n", err);
+}
+
 static _Noreturn void kernel_main(void)
 {
 	const struct hvm_start_info *si = phys_to_virt(boot_start_info_pa);
@@ -122,6 +135,7 @@ static _Noreturn void kernel_main(void)
 	if (si->magic != HVM_START_MAGIC)
 		panic("not started through the PVH boot protocol");
 	platform_init(si);
+	timer_entry_init();
 	mm_init(si);
 	clock_init();
 	random_init();

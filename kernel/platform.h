@@ -27,6 +27,10 @@ struct platform_ops {
 	bool timer_periodic;
 	/* Acknowledges a timer interrupt. */
 	void (*timer_ack)(void);
+	/* Has ticks that find the program running enter the kernel at rip,
+	 * with the interrupt frame written at frame (cpu_ops.timer_entry);
+	 * NULL if the platform only interrupts. Returns 0 or -errno. */
+	int (*timer_entry)(void *rip, uint64_t *frame);
 };
 
 extern const struct platform_ops *platform;

@@ -132,6 +132,8 @@ enum wisp_hypercall {
 	WISP_HC_SLEEP = 4,   /* struct wisp_hc_sleep: block the vCPU */
 	WISP_HC_PANIC = 5,   /* struct wisp_hc_io (fd unused): kernel panic text */
 	WISP_HC_TIMER = 6,   /* struct wisp_hc_timer: timer interrupt */
+	WISP_HC_TIMER_ENTRY = 7, /* struct wisp_hc_timer_entry: ticks without
+				  * an interrupt */
 	WISP_HC_COUNT
 };
 
@@ -172,6 +174,24 @@ struct wisp_hc_sleep {
 struct wisp_hc_timer {
 	uint64_t ns;
 	uint64_t period_ns;  /* 0: once */
+};
+
+/* For a kernel whose own code runs at the program's privilege level (on a
+ * PVM-style host, hardware ring 3, where delivering an interrupt costs an
+ * emulated ring 0): a tick that finds the program running then enters the
+ * kernel at rip without an interrupt. The VMM writes the frame the CPU
+ * would push (the program's rip, cs, rflags, rsp and ss: 5 x 8 bytes) at
+ * guest-physical frame_paddr and resumes the vCPU at rip with rsp =
+ * frame_rsp (that frame, guest-virtual) and rflags 0x2; the segment
+ * registers stay the program's. cs and ss are the program's selectors, for
+ * the frame. Set once; ret: 0, -EINVAL (frame outside guest RAM, or no
+ * rip) or -EBUSY (set already). */
+struct wisp_hc_timer_entry {
+	uint64_t rip;
+	uint64_t frame_rsp;
+	uint64_t frame_paddr;
+	uint64_t cs, ss;
+	int64_t ret;
 };
 
 /* ---- Legacy devices used when not booted by wisp-vmm ---- */

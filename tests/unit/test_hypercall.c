@@ -173,6 +173,39 @@ static void test_clock_sleep_panic(void)
 	CHECK(code == 1);
 }
 
+static int64_t timer_entry(uint64_t rip, uint64_t frame_paddr)
+{
+	struct wisp_hc_timer_entry e = { .rip = rip, .frame_rsp = 0xffffffff80201000ull,
+					 .frame_paddr = frame_paddr, .cs = 0x33, .ss = 0x2b,
+					 .ret = 12345 };
+	int code;
+
+	memcpy(mem.base + ARG, &e, sizeof(e));
+	CHECK(call(WISP_HC_TIMER_ENTRY, ARG, &code) == HC_CONTINUE);
+	memcpy(&e, mem.base + ARG, sizeof(e));
+	return e.ret;
+}
+
+/* The entry is kept once, with its frame inside guest RAM; a frame that
+ * would reach past it, a missing rip or a second call are refused. */
+static void test_timer_entry(void)
+{
+	struct vtimer t = { 0 };
+
+	CHECK(timer_entry(0xffffffff80100000ull, BUF) == -EINVAL);   /* no timer device */
+	ctx.timer = &t;
+	CHECK(timer_entry(0xffffffff80100000ull, RAM - 39) == -EINVAL);
+	CHECK(timer_entry(0, BUF) == -EINVAL);
+	CHECK(t.entry.rip == 0);
+	CHECK(timer_entry(0xffffffff80100000ull, RAM - 40) == 0);
+	CHECK(t.entry.rip == 0xffffffff80100000ull && t.entry.rsp == 0xffffffff80201000ull);
+	CHECK(t.entry.frame == mem.base + RAM - 40);
+	CHECK(t.entry.cs == 0x33 && t.entry.ss == 0x2b);
+	CHECK(timer_entry(0xffffffff80100040ull, BUF) == -EBUSY);
+	CHECK(t.entry.rip == 0xffffffff80100000ull);
+	ctx.timer = NULL;
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);   /* as wisp main does */
@@ -188,6 +221,7 @@ int main(void)
 	test_read();
 	test_exit();
 	test_clock_sleep_panic();
+	test_timer_entry();
 	free(mem.base);
 	return check_report();
 }

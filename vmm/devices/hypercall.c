@@ -138,6 +138,23 @@ static void do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
 		vtimer_arm(ctx->timer, t.ns, t.period_ns);
 }
 
+static void do_timer_entry(struct hc_ctx *ctx, struct wisp_hc_timer_entry *g)
+{
+	struct wisp_hc_timer_entry e;
+	uint8_t *frame;
+	int64_t ret = 0;
+
+	memcpy(&e, g, sizeof(e));
+	frame = kvm_mem_ptr(ctx->mem, e.frame_paddr, 5 * sizeof(uint64_t));
+	if (!ctx->timer || !frame || !e.rip)
+		ret = -EINVAL;
+	else if (ctx->timer->entry.rip)
+		ret = -EBUSY;
+	else
+		ctx->timer->entry = (struct vtimer_entry){ e.rip, e.frame_rsp, e.cs, e.ss, frame };
+	memcpy(&g->ret, &ret, sizeof(ret));
+}
+
 /* Prints the panic text on one line; control characters could otherwise
  * forge extra output lines. */
 static void do_panic(struct hc_ctx *ctx, const struct wisp_hc_io *g)
@@ -226,6 +243,11 @@ enum hc_result hc_handle(struct hc_ctx *ctx, uint16_t port, uint32_t gpa, int *e
 		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer))))
 			return HC_STOP;
 		do_timer(ctx, g);
+		return HC_CONTINUE;
+	case WISP_HC_TIMER_ENTRY:
+		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer_entry))))
+			return HC_STOP;
+		do_timer_entry(ctx, g);
 		return HC_CONTINUE;
 	case WISP_HC_PANIC:
 		if ((g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_io))))

@@ -9,12 +9,20 @@
 #include <stdint.h>
 #include <time.h>
 
+/* WISP_HC_TIMER_ENTRY: where a tick enters the kernel without an
+ * interrupt; rip 0 until the kernel gives one. */
+struct vtimer_entry {
+	uint64_t rip, rsp, cs, ss;
+	uint8_t *frame;               /* in guest RAM, 5 x 8 bytes */
+};
+
 struct vtimer {
 	timer_t id;
 	uint64_t period_ns;           /* of the armed timer, 0 if one-shot */
 	uint64_t next_ns;             /* CLOCK_MONOTONIC of its next tick */
 	bool created;
 	volatile sig_atomic_t fired;  /* set by the signal handler */
+	struct vtimer_entry entry;
 };
 
 /* Creates a POSIX timer that sends sig, handled by handler, to the calling

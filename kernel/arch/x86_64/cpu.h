@@ -28,6 +28,12 @@ struct cpu_ops {
 	/* Interrupts will come from an emulated device (a local APIC), not
 	 * only from wisp-vmm: the program must run with IF visibly set. */
 	void (*allow_device_interrupts)(void);
+	/* Where a timer tick that finds the program running can enter the
+	 * kernel without an interrupt, at the program's privilege level, and
+	 * the interrupt frame it expects (WISP_HC_TIMER_ENTRY); NULL where an
+	 * interrupt is the way in. */
+	void *timer_entry;
+	uint64_t *timer_entry_frame;
 };
 
 extern const struct cpu_ops *cpu;

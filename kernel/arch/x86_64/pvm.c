@@ -12,6 +12,10 @@
 extern const uint64_t pvm_stubs[TRAP_VECTORS];
 /* The IST stacks, in pvm_entry.S: its frames point into them. */
 extern uint8_t pvm_exception_stack_top[], pvm_interrupt_stack_top[];
+_Static_assert(TRAP_TIMER == 32, "pvm_entry.S enters ticks at pvm_native_32");
+/* pvm_native_N of the timer vector, and the CPU's frame it expects. */
+extern uint8_t pvm_timer_native[];
+extern uint64_t pvm_irq_frame[];
 void pvm_write_cr3(uint64_t pa);
 void pvm_invlpg(uint64_t va);
 
@@ -61,4 +65,6 @@ const struct cpu_ops pvm_cpu_ops = {
 	.set_fs_base = wrfsbase,
 	.from_user = pvm_from_user,
 	.allow_device_interrupts = pvm_allow_device_interrupts,
+	.timer_entry = pvm_timer_native,
+	.timer_entry_frame = pvm_irq_frame,
 };

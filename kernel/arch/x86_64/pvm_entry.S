@@ -86,6 +86,13 @@ pvm_frame_\vec:
 	FOR_EACH_VECTOR PVM_STUB
 	FOR_EACH_VECTOR PVM_NATIVE
 
+	/* Where wisp-vmm enters the kernel for a tick that found the program
+	 * running, with the frame written at pvm_irq_frame as the CPU would
+	 * have (WISP_HC_TIMER_ENTRY): as if the ring-0 stub had run. */
+	.globl pvm_timer_native, pvm_irq_frame
+	.set pvm_timer_native, pvm_native_32
+	.set pvm_irq_frame, PVM_IRQ_FRAME
+
 	/* #GP at a site below: do the instruction here and skip it. */
 pvm_do_cr3:
 	mov %rdi, %cr3
