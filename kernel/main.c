@@ -111,7 +111,6 @@ static _Noreturn void start_program(const struct boot_args *args)
 	sched_start();
 }
 
-/* The first kernel entry from ring 3 (see arch_enter_native). */
 /* Where host and VMM allow it, a tick from user mode enters the kernel
  * without an interrupt (a PVM-style host delivers those through an
  * emulated ring 0). */
@@ -125,6 +124,7 @@ static void timer_entry_init(void)
 		kprintf("timer entry refused (%d): ticks come as interrupts\n", err);
 }
 
+/* The first kernel entry from ring 3 (see arch_enter_native). */
 static _Noreturn void kernel_main(void)
 {
 	const struct hvm_start_info *si = phys_to_virt(boot_start_info_pa);

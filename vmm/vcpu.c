@@ -310,7 +310,7 @@ static int queue_interrupt(struct vcpu *v, uint8_t vector)
 /* With a timer entry (WISP_HC_TIMER_ENTRY), a tick that finds the program
  * running enters the kernel there as the interrupt's ring-0 stub would
  * have, through the synced registers: nothing is delivered through the
- * host's emulated ring 0 (~20 us a tick on a PVM-style host). The frame
+ * host's emulated ring 0 (~8 us a tick on a PVM-style host). The frame
  * says IF is set: the program always runs with interrupts on, though this
  * host reports the flag clear. Not while KVM still has to finish the
  * instruction of an I/O exit (the program's own port I/O): it would
