@@ -808,7 +808,7 @@ static const char *check_cpio(const struct cpio *c)
 	const uint8_t *t = c->buf + c->len - IMAGE_TRAILER_LEN;
 
 	if (memcmp(c->buf, "070701", 6) != 0 || memcmp(t, "070701", 6) != 0 ||
-	    memcmp(t + 110, "TRAILER!!!", 11) != 0)
+	    memcmp(t + CPIO_HDR_LEN, CPIO_TRAILER, sizeof(CPIO_TRAILER)) != 0)
 		return "corrupt wisp image: the archive is not a cpio newc archive";
 	return NULL;
 }

@@ -176,13 +176,27 @@ int vcpu_setup_pvh(struct vcpu *v, uint64_t entry, uint64_t start_info)
 	return 0;
 }
 
-static unsigned long long vcpu_rip(struct vcpu *v)
+/* The vCPU's rip: synced into kvm_run at each exit where KVM does that,
+ * else with KVM_GET_REGS. False if it cannot be read. */
+static bool guest_rip(struct vcpu *v, uint64_t *rip)
 {
 	struct kvm_regs regs;
 
+	if (v->run->kvm_valid_regs & KVM_SYNC_X86_REGS) {
+		*rip = v->run->s.regs.regs.rip;
+		return true;
+	}
 	if (ioctl(v->fd, KVM_GET_REGS, &regs) < 0)
-		return 0;
-	return regs.rip;
+		return false;
+	*rip = regs.rip;
+	return true;
+}
+
+static unsigned long long vcpu_rip(struct vcpu *v)
+{
+	uint64_t rip;
+
+	return guest_rip(v, &rip) ? rip : 0;
 }
 
 /* Returns -1 to keep running, otherwise wisp's exit status. */
@@ -275,7 +289,7 @@ static int handle_exit(struct vcpu *v, struct hc_ctx *hc)
 static bool interrupt_allowed(struct vcpu *v)
 {
 	const struct kvm_vcpu_events *e = &v->run->s.regs.events;
-	struct kvm_regs regs;
+	uint64_t rip;
 
 	if ((v->run->kvm_valid_regs & KVM_SYNC_X86_EVENTS) &&
 	    (e->interrupt.injected || e->exception.injected || e->exception.pending ||
@@ -285,9 +299,7 @@ static bool interrupt_allowed(struct vcpu *v)
 		return true;
 	if (v->run->if_flag)
 		return false;
-	if (v->run->kvm_valid_regs & KVM_SYNC_X86_REGS)
-		return v->run->s.regs.regs.rip < GUEST_USER_END;
-	return ioctl(v->fd, KVM_GET_REGS, &regs) == 0 && regs.rip < GUEST_USER_END;
+	return guest_rip(v, &rip) && rip < GUEST_USER_END;
 }
 
 /* KVM_INTERRUPT, or the same through the synced events, which KVM applies

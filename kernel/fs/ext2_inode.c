@@ -568,6 +568,15 @@ static uint64_t dirty_span(const struct ext2_node *n)
 	return MIN(n->dirty_bits, ALIGN_UP(n->in->size, bs) / bs);
 }
 
+/* The first dirty block of n from i on, or end if there is none before:
+ * clean words of the map are passed 64 blocks at a time. */
+static uint64_t next_dirty(const struct ext2_node *n, uint64_t i, uint64_t end)
+{
+	while (i < end && !test_bit(n->dirty, i))
+		i = n->dirty[i / 64] ? i + 1 : (i | 63) + 1;
+	return MIN(i, end);
+}
+
 /* Queues n's dirty blocks; the caller sends them (vblk_wait) before
  * anything that points at them, then calls ext2_data_sent. Until then a
  * queued block stays dirty, so that its page, which the device still has
@@ -582,15 +591,12 @@ static int queue_data(struct ext2_node *n)
 	uint32_t blk, prev = 0;
 	int err = 0;
 
-	for (uint64_t i = 0; i < nblk && !err; i++) {
+	for (uint64_t i = next_dirty(n, 0, nblk), after = 0; i < nblk && !err;
+	     after = i + 1, i = next_dirty(n, i + 1, nblk)) {
 		uint8_t *buf;
 
-		if (!test_bit(n->dirty, i)) {
-			if (!n->dirty[i / 64])
-				i |= 63;  /* a clean word: 64 blocks at once */
-			prev = 0;
-			continue;
-		}
+		if (i != after)
+			prev = 0;  /* clean blocks before i: where i - 1 is, is not known */
 		if (!(buf = block_data(n, i))) {
 			clear_dirty(n, i);
 			if (!(err = ext2_bmap(n, i, false, &blk)) && !blk)
@@ -617,11 +623,8 @@ void ext2_data_sent(struct ext2 *fs)
 	for (struct ext2_node *n; (n = fs->queued); fs->queued = n->qnext) {
 		uint64_t nblk = dirty_span(n);
 
-		for (uint64_t i = 0; i < nblk; i++)
-			if (test_bit(n->dirty, i))
-				clear_dirty(n, i);
-			else if (!n->dirty[i / 64])
-				i |= 63;
+		for (uint64_t i = next_dirty(n, 0, nblk); i < nblk; i = next_dirty(n, i + 1, nblk))
+			clear_dirty(n, i);
 		n->queued = false;
 	}
 }
