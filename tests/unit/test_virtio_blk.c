@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "check.h"
@@ -424,6 +425,20 @@ static void test_small_write_fills_its_chunk(void)
 	close_device();
 }
 
+/* Read-ahead runs in the background and mincore counts a page only once
+ * its read is done: waits up to 5 s for the pages to arrive. */
+static bool wait_resident(int fd, long off, size_t pages)
+{
+	struct timespec pause = { 0, 1000000 };
+
+	for (int i = 0; i < 5000; i++) {
+		if (resident_pages(fd, off, pages) == (long)pages)
+			return true;
+		nanosleep(&pause, NULL);
+	}
+	return false;
+}
+
 /* Large reads that continue each other read ahead of the guest, and give
  * the file's bytes whether the host had them cached or not. */
 static void test_sequential_reads_read_ahead(void)
@@ -451,7 +466,7 @@ static void test_sequential_reads_read_ahead(void)
 		same &= memcmp(ram + DATA, buf + r * REQ, REQ) == 0;
 		if (r == 0) {
 			/* The miss started the next READ_AHEAD_FACTOR (4) requests. */
-			CHECK(resident_pages(disk.fd, REQ, 4 * REQ / 4096) == 4 * REQ / 4096);
+			CHECK(wait_resident(disk.fd, REQ, 4 * REQ / 4096));
 			CHECK(resident_pages(disk.fd, 5 * REQ, 1) == 0);
 		}
 	}
