@@ -1,6 +1,7 @@
 /* test_timer.c: the guest timer device signals the vCPU thread and makes
- * the next KVM_RUN return at once; periodic firings keep coming; a kick
- * makes KVM_RUN return without a firing. */
+ * the next KVM_RUN return at once; periodic firings keep coming (long
+ * periods as an interval timer); a kick makes KVM_RUN return without a
+ * firing. */
 #include "check.h"
 #include "devices/timer.h"
 
@@ -48,18 +49,38 @@ int main(void)
 	close(fds[0]);
 	close(fds[1]);
 
-	/* A period goes on firing with no new request, once each firing is
-	 * taken, on the period's grid; an untaken firing brings no more. */
+	/* A short period goes on firing with no new request, once each firing
+	 * is taken, on the period's grid; an untaken firing brings no more. */
 	struct itimerspec its;
 	uint64_t first;
 
-	CHECK(vtimer_arm(&t, 1000000, 2000000) == 0);
+	CHECK(vtimer_arm(&t, 1000000, 500000) == 0);
+	CHECK(!t.interval);
 	first = t.next_ns;
 	sleep_ms(10);
 	CHECK(t.fired == 1);
 	CHECK(timer_gettime(t.id, &its) == 0 && its.it_value.tv_sec == 0 && its.it_value.tv_nsec == 0);
 	CHECK(vtimer_taken(&t) == 0);
-	CHECK(t.fired == 0 && t.next_ns > first && (t.next_ns - first) % 2000000 == 0);
+	CHECK(t.fired == 0 && t.next_ns > first && (t.next_ns - first) % 500000 == 0);
+	sleep_ms(10);
+	CHECK(t.fired == 1);
+
+	/* A period of 1 ms or more is an interval timer: it fires again
+	 * without vtimer_taken re-arming it; after a kick, taking the firing
+	 * makes it an interval timer again, on the same grid. */
+	CHECK(vtimer_arm(&t, 1000000, 2000000) == 0);
+	CHECK(t.interval);
+	first = t.next_ns;
+	sleep_ms(10);
+	CHECK(t.fired == 1);
+	CHECK(vtimer_taken(&t) == 0 && t.fired == 0 && t.next_ns == first);
+	sleep_ms(10);
+	CHECK(t.fired == 1);
+	CHECK(vtimer_kick_after(&t, 1000000) == 0 && !t.interval);
+	sleep_ms(5);
+	CHECK(vtimer_taken(&t) == 0 && t.interval);
+	CHECK(t.next_ns > first + 20000000 && (t.next_ns - first) % 2000000 == 0);
+	CHECK(timer_gettime(t.id, &its) == 0 && its.it_interval.tv_nsec == 2000000);
 	sleep_ms(10);
 	CHECK(t.fired == 1);
 	/* A period under the minimum is the minimum: no signal storm. */

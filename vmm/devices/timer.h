@@ -16,11 +16,15 @@ struct vtimer_entry {
 	uint8_t *frame;               /* in guest RAM, 5 x 8 bytes */
 };
 
+/* Periods from this up run as a host interval timer (timer.c, fire_at). */
+#define VTIMER_INTERVAL_MIN_NS 1000000ull
+
 struct vtimer {
 	timer_t id;
 	uint64_t period_ns;           /* of the armed timer, 0 if one-shot */
 	uint64_t next_ns;             /* CLOCK_MONOTONIC of its next tick */
 	bool created;
+	bool interval;                /* armed with it_interval = period_ns */
 	volatile sig_atomic_t fired;  /* set by the signal handler */
 	struct vtimer_entry entry;
 };
@@ -34,8 +38,9 @@ int vtimer_init(struct vtimer *t, struct kvm_run *run);
 /* Fires after ns nanoseconds, then every period_ns unless that is 0;
  * ns == 0 cancels. Drops a firing not yet injected. */
 int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns);
-/* The guest took the firing: clears it and, for a periodic timer, arms the
- * next tick (the first one after now on the period's grid). */
+/* The guest took the firing: clears it and, for a periodic timer that is
+ * not an interval timer (or was turned into a kick), arms the next tick:
+ * the first one after now on the period's grid. */
 int vtimer_taken(struct vtimer *t);
 /* Makes KVM_RUN return again after ns, keeping a fired timer pending: for
  * an interrupt the guest could not take yet. */
