@@ -3,6 +3,7 @@
  * periods as an interval timer); a kick makes KVM_RUN return without a
  * firing. */
 #include "check.h"
+#include "clock.h"
 #include "devices/timer.h"
 
 #include <string.h>
@@ -83,6 +84,18 @@ int main(void)
 	CHECK(timer_gettime(t.id, &its) == 0 && its.it_interval.tv_nsec == 2000000);
 	sleep_ms(10);
 	CHECK(t.fired == 1);
+	/* A period starts away from the host's tick, on whole milliseconds;
+	 * a one-shot deadline is not moved. */
+	for (uint64_t ns = 1000000; ns < 2000000; ns += 25000) {
+		uint64_t before = clock_ns(CLOCK_MONOTONIC), phase;
+
+		CHECK(vtimer_arm(&t, ns, 10000000) == 0);
+		phase = t.next_ns % 1000000;
+		CHECK(phase >= 100000 && phase <= 900000);
+		CHECK(t.next_ns >= before + ns && t.next_ns <= clock_ns(CLOCK_MONOTONIC) + ns + 200000);
+		CHECK(vtimer_arm(&t, ns, 0) == 0);
+		CHECK(t.next_ns >= before + ns && t.next_ns <= clock_ns(CLOCK_MONOTONIC) + ns);
+	}
 	/* A period under the minimum is the minimum: no signal storm. */
 	CHECK(vtimer_arm(&t, 1000000, 1) == 0);
 	CHECK(t.period_ns == 100000);

@@ -36,7 +36,8 @@ int thread_timer_create(int sig, void (*handler)(int), int sa_flags, timer_t *id
  * through run->immediate_exit, makes KVM_RUN return at once. */
 int vtimer_init(struct vtimer *t, struct kvm_run *run);
 /* Fires after ns nanoseconds, then every period_ns unless that is 0;
- * ns == 0 cancels. Drops a firing not yet injected. */
+ * ns == 0 cancels. Drops a firing not yet injected. A period's first tick
+ * may come up to 200 us late, away from the host's own tick (timer.c). */
 int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns);
 /* The guest took the firing: clears it and, for a periodic timer that is
  * not an interval timer (or was turned into a kick), arms the next tick:
