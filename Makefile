@@ -142,10 +142,15 @@ $(BUILD)/bench/%: bench/progs/%.c bench/progs/bench.h
 	@mkdir -p $(dir $@)
 	musl-gcc -O2 -Wall -Wextra -static -o $@ $<
 
+# The host's own floor for a tick (bench/host/kick.c), a host program.
+$(BUILD)/bench/host-kick: bench/host/kick.c bench/host/kick_guest.S
+	@mkdir -p $(dir $@)
+	$(CC) -std=gnu11 -O2 $(WARN) -o $@ $^
+
 # BENCH_ARGS="--runs 50 --write": all three scripts take --runs and --write
 # (micro.py and disk.py also --reps); they measure the binaries in $(BUILD).
 # disk.py (storage, issue 7) writes its files and images under /tmp.
-bench: all $(BUILD)/tests/progs/hello-musl-static $(BENCH_BINS)
+bench: all $(BUILD)/tests/progs/hello-musl-static $(BENCH_BINS) $(BUILD)/bench/host-kick
 	WISP_BUILD=$(BUILD) $(PYTHON) bench/boot.py $(BENCH_ARGS)
 	WISP_BUILD=$(BUILD) $(PYTHON) bench/micro.py $(BENCH_ARGS)
 	WISP_BUILD=$(BUILD) $(PYTHON) bench/disk.py $(BENCH_ARGS)
