@@ -193,18 +193,27 @@ static void on_tick(int sig)
 }
 
 /* An interval timer aimed at this thread; no SA_RESTART, so KVM_RUN
- * returns. */
+ * returns. Its ticks fall half-way between whole milliseconds, away from
+ * the host's own tick, as wisp-vmm places a period's (vmm/devices/timer.c). */
 static void start_ticks(void)
 {
 	struct sigaction sa = { .sa_handler = on_tick };
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
-	struct itimerspec its = { { 0, TICK_NS }, { 0, TICK_NS } };
+	struct itimerspec its = { .it_interval = { 0, TICK_NS } };
+	struct timespec now;
 	timer_t id;
 
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	its.it_value.tv_sec = now.tv_sec;
+	its.it_value.tv_nsec = (now.tv_nsec / TICK_NS + 1) * TICK_NS + TICK_NS / 2;
+	if (its.it_value.tv_nsec >= 1000000000L) {
+		its.it_value.tv_sec++;
+		its.it_value.tv_nsec -= 1000000000L;
+	}
 	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 ||
-	    timer_settime(id, 0, &its, NULL) < 0)
+	    timer_settime(id, TIMER_ABSTIME, &its, NULL) < 0)
 		die("timer");
 }
 
