@@ -26,7 +26,7 @@ the ratios wisp/native, qemu/native and wisp/qemu.
                  next thread's first (interrupt + context
                  switch)                                    (bench/progs/timer.c)
   host_kick      no wisp: a bare KVM guest spinning in ring 3,
-                 KVM_RUN made to return by a 1 ms timer signal
+                 KVM_RUN made to return by a ~1 ms timer signal
                  and re-entered; the gap per return: the
                  host's floor for a tick (kvm only)         (bench/host/kick.c)
   forkexec       fork + execv of a static program + waitpid,
@@ -300,7 +300,7 @@ def main():
              "(`signal` − `getpid`) estimates the interrupt itself.")
     kick = res["host_kick", "native"]
     L.append("- The host's floor for a tick, `host_kick` (bench/host/kick.c, run right after "
-             "the timer rows): a bare KVM guest with no wisp in it spins in ring 3, a 1 ms "
+             "the timer rows): a bare KVM guest with no wisp in it spins in ring 3, a ~1 ms "
              "POSIX timer signal makes `KVM_RUN` return and the loop enters the guest again "
              "at once; the gap the guest sees per return, median: %s. Any VMM that takes "
              "the timer in user space pays this per tick here; the rest of a tick is "

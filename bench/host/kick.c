@@ -1,6 +1,6 @@
 /* kick.c: the host's floor for a timer tick (bench/micro.py, row
  * host_kick). A bare KVM guest with no wisp in it spins in ring 3
- * (kick_guest.S); a POSIX timer signals this thread every 1 ms, which makes
+ * (kick_guest.S); a POSIX timer signals this thread every ~1 ms, which makes
  * KVM_RUN return with EINTR, and the loop enters the guest again at once,
  * injecting nothing. The guest records the TSC gap that contains each such
  * return. The median is what any VMM pays here to have the host interrupt
@@ -37,7 +37,7 @@
 #define GAPS_GPA 0x100000
 #define COUNTER_GPA 0x200000
 #define MAX_KICKS 8192
-#define TICK_NS 1000000L
+#define TICK_NS 1013000L    /* ~1 ms, see start_ticks */
 #define GAP_MIN_NS 1000       /* the loop's own iterations are ~25 ns */
 
 #define PTE_P 0x1
@@ -193,27 +193,20 @@ static void on_tick(int sig)
 }
 
 /* An interval timer aimed at this thread; no SA_RESTART, so KVM_RUN
- * returns. Its ticks fall half-way between whole milliseconds, away from
- * the host's own tick, as wisp-vmm places a period's (vmm/devices/timer.c). */
+ * returns. Its period is a little off the millisecond, so that its ticks
+ * sweep every phase against the host's own tick (one next to it costs
+ * twice, vmm/devices/timer.c): the median is a typical tick's. */
 static void start_ticks(void)
 {
 	struct sigaction sa = { .sa_handler = on_tick };
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
-	struct itimerspec its = { .it_interval = { 0, TICK_NS } };
-	struct timespec now;
+	struct itimerspec its = { { 0, TICK_NS }, { 0, TICK_NS } };
 	timer_t id;
 
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	its.it_value.tv_sec = now.tv_sec;
-	its.it_value.tv_nsec = (now.tv_nsec / TICK_NS + 1) * TICK_NS + TICK_NS / 2;
-	if (its.it_value.tv_nsec >= 1000000000L) {
-		its.it_value.tv_sec++;
-		its.it_value.tv_nsec -= 1000000000L;
-	}
 	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
 	sigemptyset(&sa.sa_mask);
 	if (sigaction(SIGUSR1, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 ||
-	    timer_settime(id, TIMER_ABSTIME, &its, NULL) < 0)
+	    timer_settime(id, 0, &its, NULL) < 0)
 		die("timer");
 }
 
