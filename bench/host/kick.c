@@ -7,7 +7,13 @@
  * a running guest and get control back, before it does any work of its
  * own: a timer tick under wisp costs this plus wisp's part.
  *
- * Prints "RESULT host_kick <ns> ns/kick <n>" (bench.h) and an INFO line.
+ * First it times N round trips int3 -> a ring-0 handler that is a bare
+ * iretq -> back: the least a trap costs any guest kernel here (on a
+ * PVM-style host, delivery into emulated ring 0 and out), the floor for a
+ * page fault.
+ *
+ * Prints "RESULT host_trap <ns> ns/trap <n>" and "RESULT host_kick <ns>
+ * ns/kick <n>" (bench.h), each after an INFO line.
  * Exits 77 with a reason when /dev/kvm cannot be used.
  * Usage: kick [N=200] */
 #define _GNU_SOURCE
@@ -35,6 +41,7 @@
 #define CODE_GPA 0x10000
 #define STACK_TOP 0x20000
 #define GAPS_GPA 0x100000
+#define TRAPS_GPA 0x180000
 #define COUNTER_GPA 0x200000
 #define MAX_KICKS 8192
 #define TICK_NS 1013000L    /* ~1 ms, see start_ticks */
@@ -49,7 +56,7 @@
 #define SEL_TSS 0x38
 #define TSS_SIZE 104
 
-extern const uint8_t kick_guest[], kick_guest_user[], kick_guest_halt[], kick_guest_end[];
+extern const uint8_t kick_guest[], kick_guest_halt[], kick_guest_iret[], kick_guest_end[];
 
 struct vm {
 	int kvm, fd, vcpu;
@@ -93,9 +100,16 @@ static struct kvm_segment segment(uint16_t sel, uint8_t type, uint8_t dpl, int c
 	};
 }
 
+static void set_gate(uint64_t *idt, int vector, uint64_t handler, unsigned dpl)
+{
+	idt[2 * vector] = (handler & 0xffff) | (uint64_t)SEL_KCODE << 16 |
+			  (uint64_t)(0x8e | dpl << 5) << 40 | ((handler >> 16) & 0xffff) << 48;
+	idt[2 * vector + 1] = handler >> 32;
+}
+
 /* GDT with the Linux selectors (user CS 0x33, DS 0x2b), a TSS whose rsp0
  * takes exceptions from ring 3, and an IDT sending every vector to the
- * halt. */
+ * halt but int3, which ring 3 may raise, to a bare iretq. */
 static void setup_descriptors(uint8_t *mem, struct kvm_sregs *s)
 {
 	uint64_t *gdt = (uint64_t *)(mem + GDT_GPA);
@@ -110,11 +124,9 @@ static void setup_descriptors(uint8_t *mem, struct kvm_sregs *s)
 	gdt[7] = (TSS_SIZE - 1) | (uint64_t)TSS_GPA << 16 | 0x89ull << 40;
 	memcpy(mem + TSS_GPA + 4, &rsp0, sizeof(rsp0));
 	*(uint16_t *)(mem + TSS_GPA + 102) = TSS_SIZE;  /* no I/O bitmap */
-	for (int v = 0; v < 256; v++) {
-		idt[2 * v] = (halt & 0xffff) | (uint64_t)SEL_KCODE << 16 | 0x8eull << 40 |
-			     ((halt >> 16) & 0xffff) << 48;
-		idt[2 * v + 1] = halt >> 32;
-	}
+	for (int v = 0; v < 256; v++)
+		set_gate(idt, v, halt, 0);
+	set_gate(idt, 3, CODE_GPA + (uint64_t)(kick_guest_iret - kick_guest), 3);
 	s->gdt.base = GDT_GPA;
 	s->gdt.limit = 8 * 8 - 1;
 	s->idt.base = IDT_GPA;
@@ -173,6 +185,7 @@ static void vm_start(struct vm *vm, long kicks, uint64_t tsc_khz)
 	struct kvm_regs r = {
 		.rip = CODE_GPA, .rflags = 0x2, .rsp = STACK_TOP,
 		.rsi = COUNTER_GPA, .rdi = GAPS_GPA, .r12 = (uint64_t)kicks,
+		.r14 = TRAPS_GPA, .r15 = (uint64_t)kicks,
 		.r9 = tsc_khz * GAP_MIN_NS / 1000000,
 	};
 
@@ -233,7 +246,7 @@ int main(int argc, char **argv)
 {
 	long kicks = argc > 1 ? atol(argv[1]) : 200;
 	struct kvm_regs r;
-	uint64_t *gaps;
+	uint64_t *gaps, *traps;
 	double per_ns;
 	struct vm vm;
 	int khz;
@@ -255,9 +268,14 @@ int main(int argc, char **argv)
 			(unsigned long long)r.r11, kicks, (unsigned long long)r.rip);
 		return 1;
 	}
+	per_ns = khz / 1e6;
+	traps = (uint64_t *)(vm.mem + TRAPS_GPA);
+	qsort(traps, (size_t)kicks, sizeof(traps[0]), cmp_u64);
+	printf("INFO host_trap: %ld int3 round trips; min %.0f ns, p90 %.0f ns\n", kicks,
+	       traps[0] / per_ns, traps[kicks * 9 / 10] / per_ns);
+	printf("RESULT host_trap %.1f ns/trap %ld\n", traps[kicks / 2] / per_ns, kicks);
 	gaps = (uint64_t *)(vm.mem + GAPS_GPA);
 	qsort(gaps, (size_t)kicks, sizeof(gaps[0]), cmp_u64);
-	per_ns = khz / 1e6;
 	printf("INFO host_kick: %ld kicks; min %.0f ns, p10 %.0f ns, p90 %.0f ns\n", kicks,
 	       gaps[0] / per_ns, gaps[kicks / 10] / per_ns, gaps[kicks * 9 / 10] / per_ns);
 	printf("RESULT host_kick %.1f ns/kick %ld\n", gaps[kicks / 2] / per_ns, kicks);

@@ -9,11 +9,14 @@
  *   rdi  guest address of the gap array (r12 entries of 8 bytes)
  *   r9   gap threshold in TSC cycles
  *   r12  how many kicks to record
- * It ends with ud2; every IDT vector points at kick_guest_halt, so the VMM
- * sees KVM_EXIT_HLT and reads r11 (gaps recorded). */
+ *   r14  guest address of the trap array (r15 entries of 8 bytes)
+ *   r15  how many int3 round trips to time first
+ * It ends with ud2; every IDT vector but 3 points at kick_guest_halt, so
+ * the VMM sees KVM_EXIT_HLT and reads r11 (gaps recorded). Vector 3 is
+ * kick_guest_iret. */
 	.section .rodata
 	.code64
-	.globl kick_guest, kick_guest_user, kick_guest_halt, kick_guest_end
+	.globl kick_guest, kick_guest_halt, kick_guest_iret, kick_guest_end
 
 	.set USER_CS, 0x33
 	.set USER_DS, 0x2b
@@ -30,9 +33,28 @@ kick_guest:
 	pushq %rax
 	iretq
 
+/* Times r15 round trips int3 -> ring-0 handler (iretq alone) -> here: the
+ * least any guest kernel pays for a trap on this host. */
+kick_guest_user:
+	xorl %r11d, %r11d
+2:	cmpq %r15, %r11
+	jae kick_guest_spin
+	rdtsc
+	shlq $32, %rdx
+	orq %rdx, %rax
+	movq %rax, %r8
+	int3
+	rdtsc
+	shlq $32, %rdx
+	orq %rdx, %rax
+	subq %r8, %rax
+	movq %rax, (%r14,%r11,8)
+	incq %r11
+	jmp 2b
+
 /* Spins reading the TSC. A gap over r9 cycles during which the kick counter
  * moved is one kick, recorded; other gaps are the host's own and skipped. */
-kick_guest_user:
+kick_guest_spin:
 	xorl %r11d, %r11d
 	movq (%rsi), %r13
 	rdtsc
@@ -56,6 +78,9 @@ kick_guest_user:
 	cmpq %r12, %r11
 	jb 1b
 	ud2
+
+kick_guest_iret:
+	iretq
 
 kick_guest_halt:
 	hlt
