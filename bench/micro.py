@@ -25,6 +25,9 @@ the ratios wisp/native, qemu/native and wisp/qemu.
                  the preempted thread's last TSC read to the
                  next thread's first (interrupt + context
                  switch)                                    (bench/progs/timer.c)
+  host_trap      no wisp: int3 from ring 3 of a bare KVM guest
+                 into a ring-0 iretq and back: the host's
+                 floor for a trap (kvm only)                (bench/host/kick.c)
   host_kick      no wisp: a bare KVM guest spinning in ring 3,
                  KVM_RUN made to return by a ~1 ms timer signal
                  and re-entered; the gap per return: the
@@ -199,7 +202,7 @@ def main():
         (["fault_seq", "fault_stride"], [BENCH / "fault", 64, 64, 8], big, "inner"),
         (["touch"], [BENCH / "touch", 256], big, "inner"),
         (["timer_signal", "signal", "timer_preempt"], [BENCH / "timer", 200, 2000], [], "inner"),
-        (["host_kick"], [BENCH / "host-kick", 200], [], "host"),
+        (["host_trap", "host_kick"], [BENCH / "host-kick", 200], [], "host"),
         (["forkexec"], [BENCH / "forkexec", nop, 50], ["--add", "%s:%s" % (nop, nop)], "inner"),
         (["python3"], [PYTHON, "-c", "pass"], [], "outer"),
     ]
@@ -298,7 +301,12 @@ def main():
              "gets no timer interrupt). `timer_signal` adds signal delivery and "
              "`rt_sigreturn`, `timer_preempt` a context switch; `timer_signal` − "
              "(`signal` − `getpid`) estimates the interrupt itself.")
-    kick = res["host_kick", "native"]
+    kick, trap = res["host_kick", "native"], res["host_trap", "native"]
+    L.append("- The host's floor for a trap, `host_trap` (bench/host/kick.c): `int3` from "
+             "ring 3 of a bare KVM guest into a ring-0 handler that is a bare `iretq`, and "
+             "back; median: %s. Any guest kernel pays this per trap here, and a page fault "
+             "adds a guest page-table walk and the host's fill of its shadow entry; the rest "
+             "of `fault_stride` is wisp's." % (fmt(trap[0], trap[1], trap[2]) or trap[3]))
     L.append("- The host's floor for a tick, `host_kick` (bench/host/kick.c, run right after "
              "the timer rows): a bare KVM guest with no wisp in it spins in ring 3, a ~1 ms "
              "POSIX timer signal makes `KVM_RUN` return and the loop enters the guest again "
@@ -336,9 +344,13 @@ def main():
             return fmt(v, u, rng) if v is not None else "not measured"
 
         f = u_of("fault_stride")
+        tf = us(trap[0], trap[1] or "")
         L.append("- page-fault round trip under 40 µs (median): %s (`fault_stride` %s; "
-                 "`fault_seq` %s)" % (verdict(None if f is None else f < 40),
-                                      cell("fault_stride"), cell("fault_seq")))
+                 "`fault_seq` %s%s)" % (verdict(None if f is None else f < 40),
+                                        cell("fault_stride"), cell("fault_seq"),
+                                        "" if f is None or tf is None else
+                                        "; over the host's trap floor (`host_trap` %.1f µs): "
+                                        "%.1f µs" % (tf, f - tf)))
         ts, tp = u_of("timer_signal"), u_of("timer_preempt")
         sig, gp = u_of("signal"), u_of("getpid")
         est = ""
