@@ -1,5 +1,5 @@
-/* kick.c: the host's floor for a timer tick (bench/micro.py, row
- * host_kick). A bare KVM guest with no wisp in it spins in ring 3
+/* kick.c: the host's floor for a timer tick (bench/micro.py: host_kick,
+ * host_kick10, host_trap). A bare KVM guest with no wisp in it spins in ring 3
  * (kick_guest.S); a POSIX timer signals this thread every ~1 ms, which makes
  * KVM_RUN return with EINTR, and the loop enters the guest again at once,
  * injecting nothing. The guest records the TSC gap that contains each such
@@ -12,8 +12,12 @@
  * PVM-style host, delivery into emulated ring 0 and out), the floor for a
  * page fault.
  *
- * Prints "RESULT host_trap <ns> ns/trap <n>" and "RESULT host_kick <ns>
- * ns/kick <n>" (bench.h), each after an INFO line.
+ * Then the same kicks every ~10 ms (wisp's time slice), N/5 + 1 of them:
+ * host_kick10, the floor for a preemption.
+ *
+ * Prints "RESULT host_trap <ns> ns/trap <n>", "RESULT host_kick <ns>
+ * ns/kick <n>" and "RESULT host_kick10 ..." (bench.h), each after an INFO
+ * line.
  * Exits 77 with a reason when /dev/kvm cannot be used.
  * Usage: kick [N=200] */
 #define _GNU_SOURCE
@@ -45,6 +49,10 @@
 #define COUNTER_GPA 0x200000
 #define MAX_KICKS 8192
 #define TICK_NS 1013000L    /* ~1 ms, see start_ticks */
+/* wisp's time slice: a kick after 10 ms of undisturbed guest costs more on
+ * a loaded host than one after 1 ms (PVM host: 40-60 against 25-40 us). */
+#define SLOW_TICK_NS 10013000L
+#define SLOW_KICKS_DIV 5
 #define GAP_MIN_NS 1000       /* the loop's own iterations are ~25 ns */
 
 #define PTE_P 0x1
@@ -179,15 +187,9 @@ static void vm_create(struct vm *vm)
 		die("mmap kvm_run");
 }
 
-static void vm_start(struct vm *vm, long kicks, uint64_t tsc_khz)
+static void vm_setup(struct vm *vm)
 {
 	struct kvm_sregs s;
-	struct kvm_regs r = {
-		.rip = CODE_GPA, .rflags = 0x2, .rsp = STACK_TOP,
-		.rsi = COUNTER_GPA, .rdi = GAPS_GPA, .r12 = (uint64_t)kicks,
-		.r14 = TRAPS_GPA, .r15 = (uint64_t)kicks,
-		.r9 = tsc_khz * GAP_MIN_NS / 1000000,
-	};
 
 	memcpy(vm->mem + CODE_GPA, kick_guest, (size_t)(kick_guest_end - kick_guest));
 	setup_page_tables(vm->mem);
@@ -196,6 +198,19 @@ static void vm_start(struct vm *vm, long kicks, uint64_t tsc_khz)
 	setup_descriptors(vm->mem, &s);
 	if (ioctl(vm->vcpu, KVM_SET_SREGS, &s) < 0)
 		die("KVM_SET_SREGS");
+}
+
+/* From the guest's first instruction again (it halted in ring 0, with the
+ * segments still as vm_setup left them). */
+static void vm_restart(struct vm *vm, long traps, long kicks, uint64_t tsc_khz)
+{
+	struct kvm_regs r = {
+		.rip = CODE_GPA, .rflags = 0x2, .rsp = STACK_TOP,
+		.rsi = COUNTER_GPA, .rdi = GAPS_GPA, .r12 = (uint64_t)kicks,
+		.r14 = TRAPS_GPA, .r15 = (uint64_t)traps,
+		.r9 = tsc_khz * GAP_MIN_NS / 1000000,
+	};
+
 	if (ioctl(vm->vcpu, KVM_SET_REGS, &r) < 0)
 		die("KVM_SET_REGS");
 }
@@ -206,14 +221,14 @@ static void on_tick(int sig)
 }
 
 /* An interval timer aimed at this thread; no SA_RESTART, so KVM_RUN
- * returns. Its period is a little off the millisecond, so that its ticks
+ * returns. Periods are a little off whole milliseconds, so that the ticks
  * sweep every phase against the host's own tick (one next to it costs
  * twice, vmm/devices/timer.c): the median is a typical tick's. */
-static void start_ticks(void)
+static timer_t start_ticks(long period_ns)
 {
 	struct sigaction sa = { .sa_handler = on_tick };
 	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
-	struct itimerspec its = { { 0, TICK_NS }, { 0, TICK_NS } };
+	struct itimerspec its = { { 0, period_ns }, { 0, period_ns } };
 	timer_t id;
 
 	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
@@ -221,6 +236,7 @@ static void start_ticks(void)
 	if (sigaction(SIGUSR1, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 ||
 	    timer_settime(id, 0, &its, NULL) < 0)
 		die("timer");
+	return id;
 }
 
 /* Runs until the guest halts; each EINTR is a kick the guest can see. */
@@ -242,13 +258,40 @@ static void run_guest(struct vm *vm)
 	}
 }
 
+static void report(const char *name, const char *what, uint64_t *v, long n, double per_ns)
+{
+	qsort(v, (size_t)n, sizeof(v[0]), cmp_u64);
+	printf("INFO %s: n=%ld; min %.0f ns, p10 %.0f ns, p90 %.0f ns\n", name, n,
+	       v[0] / per_ns, v[n / 10] / per_ns, v[n * 9 / 10] / per_ns);
+	printf("RESULT %s %.1f ns/%s %ld\n", name, v[n / 2] / per_ns, what, n);
+}
+
+/* Runs the guest from the start: traps int3 round trips, then kicks gaps
+ * under a timer of period_ns. */
+static void round_trip(struct vm *vm, long traps, long kicks, long period_ns, uint64_t khz)
+{
+	struct kvm_regs r;
+	timer_t id;
+
+	vm_restart(vm, traps, kicks, khz);
+	id = start_ticks(period_ns);
+	run_guest(vm);
+	timer_delete(id);
+	if (ioctl(vm->vcpu, KVM_GET_REGS, &r) < 0)
+		die("KVM_GET_REGS");
+	if (r.r11 != (uint64_t)kicks) {
+		fprintf(stderr, "kick: the guest stopped after %llu of %ld kicks (rip 0x%llx)\n",
+			(unsigned long long)r.r11, kicks, (unsigned long long)r.rip);
+		exit(1);
+	}
+}
+
 int main(int argc, char **argv)
 {
-	long kicks = argc > 1 ? atol(argv[1]) : 200;
-	struct kvm_regs r;
+	long kicks = argc > 1 ? atol(argv[1]) : 200, slow = kicks / SLOW_KICKS_DIV + 1;
 	uint64_t *gaps, *traps;
-	double per_ns;
 	struct vm vm;
+	double per_ns;
 	int khz;
 
 	if (kicks < 1 || kicks > MAX_KICKS) {
@@ -258,26 +301,14 @@ int main(int argc, char **argv)
 	vm_create(&vm);
 	if ((khz = ioctl(vm.vcpu, KVM_GET_TSC_KHZ, 0)) <= 0)
 		die("KVM_GET_TSC_KHZ");
-	vm_start(&vm, kicks, (uint64_t)khz);
-	start_ticks();
-	run_guest(&vm);
-	if (ioctl(vm.vcpu, KVM_GET_REGS, &r) < 0)
-		die("KVM_GET_REGS");
-	if (r.r11 != (uint64_t)kicks) {
-		fprintf(stderr, "kick: the guest stopped after %llu of %ld kicks (rip 0x%llx)\n",
-			(unsigned long long)r.r11, kicks, (unsigned long long)r.rip);
-		return 1;
-	}
 	per_ns = khz / 1e6;
 	traps = (uint64_t *)(vm.mem + TRAPS_GPA);
-	qsort(traps, (size_t)kicks, sizeof(traps[0]), cmp_u64);
-	printf("INFO host_trap: %ld int3 round trips; min %.0f ns, p90 %.0f ns\n", kicks,
-	       traps[0] / per_ns, traps[kicks * 9 / 10] / per_ns);
-	printf("RESULT host_trap %.1f ns/trap %ld\n", traps[kicks / 2] / per_ns, kicks);
 	gaps = (uint64_t *)(vm.mem + GAPS_GPA);
-	qsort(gaps, (size_t)kicks, sizeof(gaps[0]), cmp_u64);
-	printf("INFO host_kick: %ld kicks; min %.0f ns, p10 %.0f ns, p90 %.0f ns\n", kicks,
-	       gaps[0] / per_ns, gaps[kicks / 10] / per_ns, gaps[kicks * 9 / 10] / per_ns);
-	printf("RESULT host_kick %.1f ns/kick %ld\n", gaps[kicks / 2] / per_ns, kicks);
+	vm_setup(&vm);
+	round_trip(&vm, kicks, kicks, TICK_NS, (uint64_t)khz);
+	report("host_trap", "trap", traps, kicks, per_ns);
+	report("host_kick", "kick", gaps, kicks, per_ns);
+	round_trip(&vm, 0, slow, SLOW_TICK_NS, (uint64_t)khz);
+	report("host_kick10", "kick", gaps, slow, per_ns);
 	return 0;
 }
