@@ -31,9 +31,9 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
 #include <time.h>
-#include <unistd.h>
+
+#include "devices/timer.h"
 
 #define MEM_SIZE (4ull << 20)
 #define PML4_GPA 0x1000
@@ -220,20 +220,17 @@ static void on_tick(int sig)
 	(void)sig;
 }
 
-/* An interval timer aimed at this thread; no SA_RESTART, so KVM_RUN
- * returns. Periods are a little off whole milliseconds, so that the ticks
- * sweep every phase against the host's own tick (one next to it costs
- * twice, vmm/devices/timer.c): the median is a typical tick's. */
+/* An interval timer aimed at this thread, made as wisp-vmm makes its own
+ * (thread_timer_create); no SA_RESTART, so KVM_RUN returns. Periods are a
+ * little off whole milliseconds, so that the ticks sweep every phase
+ * against the host's own tick (one next to it costs twice,
+ * vmm/devices/timer.c): the median is a typical tick's. */
 static timer_t start_ticks(long period_ns)
 {
-	struct sigaction sa = { .sa_handler = on_tick };
-	struct sigevent ev = { .sigev_notify = SIGEV_THREAD_ID, .sigev_signo = SIGUSR1 };
 	struct itimerspec its = { { 0, period_ns }, { 0, period_ns } };
 	timer_t id;
 
-	ev._sigev_un._tid = (pid_t)syscall(SYS_gettid);
-	sigemptyset(&sa.sa_mask);
-	if (sigaction(SIGUSR1, &sa, NULL) < 0 || timer_create(CLOCK_MONOTONIC, &ev, &id) < 0 ||
+	if (thread_timer_create(SIGUSR1, on_tick, 0, &id) < 0 ||
 	    timer_settime(id, 0, &its, NULL) < 0)
 		die("timer");
 	return id;
