@@ -302,20 +302,22 @@ def main():
              "gets no timer interrupt). `timer_signal` adds signal delivery and "
              "`rt_sigreturn`, `timer_preempt` a context switch; `timer_signal` − "
              "(`signal` − `getpid`) estimates the interrupt itself.")
-    kick, kick10, trap = (res[n, "native"] for n in ("host_kick", "host_kick10", "host_trap"))
+    def host_cell(n):
+        v, u, rng, err = res[n, "native"]
+        return fmt(v, u, rng) or err
+
     L.append("- The host's floor for a trap, `host_trap` (bench/host/kick.c): `int3` from "
              "ring 3 of a bare KVM guest into a ring-0 handler that is a bare `iretq`, and "
              "back; median: %s. Any guest kernel pays this per trap here, and a page fault "
              "adds a guest page-table walk and the host's fill of its shadow entry; the rest "
-             "of `fault_stride` is wisp's." % (fmt(trap[0], trap[1], trap[2]) or trap[3]))
+             "of `fault_stride` is wisp's." % host_cell("host_trap"))
     L.append("- The host's floor for a tick, `host_kick` (bench/host/kick.c, run right after "
              "the timer rows): a bare KVM guest with no wisp in it spins in ring 3, a ~1 ms "
              "POSIX timer signal makes `KVM_RUN` return and the loop enters the guest again "
              "at once; the gap the guest sees per return, median: %s; `host_kick10`, the "
              "same every ~10 ms (wisp's time slice, the period of `timer_preempt`): %s. "
              "Any VMM that takes the timer in user space pays this per tick here; the rest "
-             "of a tick is wisp's." % (fmt(kick[0], kick[1], kick[2]) or kick[3],
-                                       fmt(kick10[0], kick10[1], kick10[2]) or kick10[3]))
+             "of a tick is wisp's." % (host_cell("host_kick"), host_cell("host_kick10")))
     L.append("- The native column runs on this host, which may itself be a VM: the ratios "
              "compare with what the host kernel does here, not with bare metal.")
     if not kvm:
@@ -347,7 +349,7 @@ def main():
             return fmt(v, u, rng) if v is not None else "not measured"
 
         f = u_of("fault_stride")
-        tf = us(trap[0], trap[1] or "")
+        tf = u_of("host_trap", "native")
         L.append("- page-fault round trip under 40 µs (median): %s (`fault_stride` %s; "
                  "`fault_seq` %s%s)" % (verdict(None if f is None else f < 40),
                                         cell("fault_stride"), cell("fault_seq"),
@@ -359,7 +361,7 @@ def main():
         est = ""
         if ts is not None and sig is not None and gp is not None:
             est = "; estimate of the interrupt alone %.0f µs" % (ts - (sig - gp))
-        floor, floor10 = us(kick[0], kick[1] or ""), us(kick10[0], kick10[1] or "")
+        floor, floor10 = u_of("host_kick", "native"), u_of("host_kick10", "native")
         if ts is not None and floor is not None:
             est += "; over the host's floor: `timer_signal` − `host_kick` (%.1f µs) " \
                    "%.1f µs" % (floor, ts - floor)
