@@ -111,17 +111,20 @@ static _Noreturn void start_program(const struct boot_args *args)
 	sched_start();
 }
 
-/* Where host and VMM allow it, a tick from user mode enters the kernel
- * without an interrupt (a PVM-style host delivers those through an
- * emulated ring 0). */
-static void timer_entry_init(void)
+/* Where host and VMM allow it, the timer fires as an NMI, which a
+ * PVM-style host delivers without an exit to the VMM (~10 us a tick less
+ * than one the VMM injects). */
+static void timer_nmi_init(void)
 {
 	int err;
 
-	if (!cpu->timer_entry || !platform->timer_entry)
+	if (!cpu->timer_nmi || !platform->timer_nmi)
 		return;
-	if ((err = platform->timer_entry(cpu->timer_entry, cpu->timer_entry_frame)))
-		kprintf("timer entry refused (%d): ticks come as interrupts\n", err);
+	err = platform->timer_nmi();
+	if (!err)
+		platform_timer_nmi = true;
+	else if (err != -ENODEV)
+		kprintf("timer NMIs refused (%d): ticks come as interrupts\n", err);
 }
 
 /* The first kernel entry from ring 3 (see arch_enter_native). */
@@ -135,7 +138,7 @@ static _Noreturn void kernel_main(void)
 	if (si->magic != HVM_START_MAGIC)
 		panic("not started through the PVH boot protocol");
 	platform_init(si);
-	timer_entry_init();
+	timer_nmi_init();
 	mm_init(si);
 	clock_init();
 	random_init();

@@ -21,6 +21,7 @@ const uint8_t *platform_seed;
 const struct wisp_device *platform_devices;
 unsigned platform_ndevices;
 bool platform_trace_syscalls;
+bool platform_timer_nmi;
 
 /* wisp-vmm passes struct wisp_boot_info as PVH module 1. */
 static const struct wisp_boot_info *find_wisp_boot_info(const struct hvm_start_info *si)

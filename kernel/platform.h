@@ -27,10 +27,9 @@ struct platform_ops {
 	bool timer_periodic;
 	/* Acknowledges a timer interrupt. */
 	void (*timer_ack)(void);
-	/* Has ticks that find the program running enter the kernel at rip,
-	 * with the interrupt frame written at frame (cpu_ops.timer_entry);
-	 * NULL if the platform only interrupts. Returns 0 or -errno. */
-	int (*timer_entry)(void *rip, uint64_t *frame);
+	/* Has the timer fire as NMIs (TRAP_NMI) from now on; NULL if the
+	 * platform cannot. Returns 0 or -errno. */
+	int (*timer_nmi)(void);
 };
 
 extern const struct platform_ops *platform;
@@ -43,5 +42,8 @@ extern const struct wisp_device *platform_devices;
 extern unsigned platform_ndevices;
 extern const uint8_t *platform_seed; /* 32 bytes or NULL */
 extern bool platform_trace_syscalls;
+/* The timer fires as NMIs (timer_nmi); a read cut short by it (-EINTR)
+ * then does not stand for the firing, which comes as its NMI. */
+extern bool platform_timer_nmi;
 
 #endif

@@ -30,6 +30,8 @@ Environment knobs:
   WISP_TEST_ALL=1    run every test-program variant on the qemu and tcg backends too
   WISP_TEST_TIMEOUT  per-VM timeout in seconds (default 30 kvm, 120 qemu and tcg)
   WISP_QEMU          QEMU binary (default qemu-system-x86_64 on PATH)
+  WISP_KVM_LAPIC=0   (wisp-vmm's own) on a PVM-style host, the timer injected
+                     by wisp-vmm instead of NMIs from KVM's local APIC
 
 `wisp run` caches packed images in $XDG_CACHE_HOME/wisp: the suite points
 XDG_CACHE_HOME at a temporary directory of its own (removed at the end), so

@@ -1,10 +1,12 @@
 /* kvm.c: open /dev/kvm, create the VM and back guest RAM with host memory. */
 #include "kvm.h"
 
+#include <cpuid.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -13,6 +15,8 @@
 #define KVM_DEV "/dev/kvm"
 #define KVM_TSS_ADDR 0xfffbd000ul
 #define HUGE_2M (2ull << 20)
+#define CPUID1_ECX_VMX (1u << 5)
+#define CPUID80000001_ECX_SVM (1u << 2)
 
 int kvm_usable(void)
 {
@@ -74,6 +78,33 @@ void kvm_ram_unmap(struct kvm_mem *mem)
 	mem->size = 0;
 }
 
+/* KVM without VMX or SVM below it is a software hypervisor, the PVM-style
+ * host of docs/architecture.md ("Platforms"). */
+static bool host_has_virt_extensions(void)
+{
+	unsigned a, b, c, d;
+
+	if (__get_cpuid(1, &a, &b, &c, &d) && (c & CPUID1_ECX_VMX))
+		return true;
+	return __get_cpuid(0x80000001, &a, &b, &c, &d) && (c & CPUID80000001_ECX_SVM);
+}
+
+/* On a PVM-style host the guest kernel takes its timer as NMIs from KVM's
+ * local APIC (devices/timer.c): KVM delivers those without returning to
+ * wisp-vmm, whatever the guest's IF flag, which that host reports clear.
+ * Only the local APIC, none of the PC's interrupt controllers (a split
+ * irqchip). Elsewhere, and with WISP_KVM_LAPIC=0, wisp-vmm injects. */
+static bool enable_lapic(struct vm *vm)
+{
+	struct kvm_enable_cap cap = { .cap = KVM_CAP_SPLIT_IRQCHIP };
+	const char *env = getenv("WISP_KVM_LAPIC");
+
+	if ((env && strcmp(env, "0") == 0) || host_has_virt_extensions() ||
+	    ioctl(vm->vm_fd, KVM_CHECK_EXTENSION, KVM_CAP_SPLIT_IRQCHIP) <= 0)
+		return false;
+	return ioctl(vm->vm_fd, KVM_ENABLE_CAP, &cap) == 0;
+}
+
 static int vm_setup(struct vm *vm)
 {
 	struct kvm_userspace_memory_region region;
@@ -99,6 +130,7 @@ static int vm_setup(struct vm *vm)
 		fprintf(stderr, "wisp: KVM_SET_TSS_ADDR: 0x%lx: %s\n", KVM_TSS_ADDR, strerror(errno));
 		return -1;
 	}
+	vm->lapic_in_kernel = enable_lapic(vm);
 	memset(&region, 0, sizeof(region));
 	region.slot = 0;
 	region.guest_phys_addr = 0;

@@ -2,6 +2,7 @@
 #ifndef WISP_KVM_H
 #define WISP_KVM_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -15,6 +16,7 @@ struct vm {
 	int kvm_fd;
 	int vm_fd;
 	int run_size;        /* mmap size of each vCPU's struct kvm_run */
+	bool lapic_in_kernel; /* KVM emulates the local APICs (kvm.c) */
 	struct kvm_mem mem;
 };
 

@@ -382,7 +382,7 @@ static int run_vm(struct job *j, struct kvm_mem *ram)
 		struct vtimer timer;
 
 		hc.mem = &vm.mem;
-		if (vtimer_init(&timer, cpu.run) == 0) {
+		if (vtimer_init(&timer, cpu.run, vm.lapic_in_kernel ? cpu.fd : -1) == 0) {
 			hc.timer = &timer;
 			if (boot_vm(j, &vm, &cpu) == 0)
 				rc = vcpu_run(&cpu, &hc);

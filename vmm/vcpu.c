@@ -20,8 +20,6 @@
 /* The wisp kernel gives programs the lower half of the address space. */
 #define GUEST_USER_END 0x800000000000ull
 #define INJECT_RETRY_NS 50000
-#define RFLAGS_FIXED 0x2
-#define RFLAGS_IF 0x200
 /* What KVM is asked to copy into kvm_run at each exit: a timer firing
  * reads the registers (interrupt_allowed) and injects through the events
  * (queue_interrupt), where KVM_GET_REGS and KVM_INTERRUPT cost ~4.5 and
@@ -319,35 +317,6 @@ static int queue_interrupt(struct vcpu *v, uint8_t vector)
 	return 0;
 }
 
-/* With a timer entry (WISP_HC_TIMER_ENTRY), a tick that finds the program
- * running enters the kernel there as the interrupt's ring-0 stub would
- * have, through the synced registers: nothing is delivered through the
- * host's emulated ring 0 (~8 us a tick on a PVM-style host). The frame
- * says IF is set: the program always runs with interrupts on, though this
- * host reports the flag clear. Not while KVM still has to finish the
- * instruction of an I/O exit (the program's own port I/O): it would
- * finish it at the new rip. */
-static bool enter_timer_entry(struct vcpu *v, const struct vtimer *t)
-{
-	struct kvm_regs *r = &v->run->s.regs.regs;
-	uint64_t frame[5];
-
-	if (!t->entry.rip || !(v->run->kvm_valid_regs & KVM_SYNC_X86_REGS) ||
-	    r->rip >= GUEST_USER_END || r->rip == v->completing_rip)
-		return false;
-	frame[0] = r->rip;
-	frame[1] = t->entry.cs;
-	frame[2] = r->rflags | RFLAGS_IF;
-	frame[3] = r->rsp;
-	frame[4] = t->entry.ss;
-	memcpy(t->entry.frame, frame, sizeof(frame));
-	r->rip = t->entry.rip;
-	r->rsp = t->entry.rsp;
-	r->rflags = RFLAGS_FIXED;
-	v->run->kvm_dirty_regs |= KVM_SYNC_X86_REGS;
-	return true;
-}
-
 /* Delivers a fired timer as soon as the guest accepts interrupts; until
  * then KVM exits as soon as it does (the interrupt window) or, where the
  * host has no such exit, the timer kicks KVM_RUN again shortly. */
@@ -362,7 +331,7 @@ static int inject_timer(struct vcpu *v, struct vtimer *t)
 		return 0;
 	}
 	if (interrupt_allowed(v)) {
-		if (!enter_timer_entry(v, t) && queue_interrupt(v, WISP_TIMER_VECTOR) < 0)
+		if (queue_interrupt(v, WISP_TIMER_VECTOR) < 0)
 			return fail_ioctl("KVM_INTERRUPT", v->id);
 		if (vtimer_taken(t) < 0)
 			return fail_ioctl("timer_settime", v->id);
@@ -393,8 +362,6 @@ static int run_loop(struct vcpu *v, struct hc_ctx *hc, struct watchdog *w)
 			fail_ioctl("KVM_RUN", v->id);
 			return 1;
 		}
-		if (v->run->exit_reason == KVM_EXIT_IO || v->run->exit_reason == KVM_EXIT_MMIO)
-			v->completing_rip = v->run->s.regs.regs.rip;
 		rc = handle_exit(v, hc);
 		if (rc >= 0)
 			return rc;

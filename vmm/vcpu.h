@@ -14,9 +14,6 @@ struct vcpu {
 	int id;
 	int fd;
 	struct kvm_run *run;
-	/* Where the last I/O or MMIO exit was, an instruction the next KVM_RUN
-	 * finishes: until the vCPU has moved on, its registers stay as they are. */
-	uint64_t completing_rip;
 };
 
 /* Creates vCPU id with the host-supported CPUID. Prints and returns -1 on error. */

@@ -11,16 +11,19 @@
  *   r12  how many kicks to record
  *   r14  guest address of the trap array (r15 entries of 8 bytes)
  *   r15  how many int3 round trips to time first
- * It ends with ud2; every IDT vector but 3 points at kick_guest_halt, so
- * the VMM sees KVM_EXIT_HLT and reads r11 (gaps recorded). Vector 3 is
- * kick_guest_iret. */
+ * It ends with ud2; every IDT vector but 2 and 3 points at kick_guest_halt,
+ * whose port write the VMM sees as KVM_EXIT_IO (a hlt would wait in KVM's
+ * local APIC), and reads r11 (gaps recorded). Vector 3 is kick_guest_iret;
+ * vector 2, an NMI from KVM's local APIC timer, is kick_guest_nmi, which
+ * moves the kick counter itself. */
 	.section .rodata
 	.code64
-	.globl kick_guest, kick_guest_halt, kick_guest_iret, kick_guest_end
+	.globl kick_guest, kick_guest_halt, kick_guest_iret, kick_guest_nmi, kick_guest_end
 
 	.set USER_CS, 0x33
 	.set USER_DS, 0x2b
 	.set RFLAGS_IF, 0x202
+	.set KICK_DONE_PORT, 0x80
 
 kick_guest:
 	/* Straight to ring 3: on a PVM-style host ring-0 code is emulated, so
@@ -82,8 +85,12 @@ kick_guest_spin:
 kick_guest_iret:
 	iretq
 
+kick_guest_nmi:
+	incq (%rsi)
+	iretq
+
 kick_guest_halt:
-	hlt
+	outb %al, $KICK_DONE_PORT
 	jmp kick_guest_halt
 kick_guest_end:
 

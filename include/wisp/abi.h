@@ -126,14 +126,14 @@ enum wisp_hypercall {
 	WISP_HC_WRITE = 0,   /* struct wisp_hc_io: write to host stdout/stderr */
 	WISP_HC_READ = 1,    /* struct wisp_hc_io: read from host stdin; -EINTR
 			      * when the timer fires first, which then stands
-			      * for that firing's interrupt (read again) */
+			      * for that firing's interrupt (read again); with
+			      * WISP_HC_TIMER_NMI the NMI still comes */
 	WISP_HC_EXIT = 2,    /* struct wisp_hc_exit: the program ended */
 	WISP_HC_CLOCK = 3,   /* struct wisp_hc_clock: host time now */
 	WISP_HC_SLEEP = 4,   /* struct wisp_hc_sleep: block the vCPU */
 	WISP_HC_PANIC = 5,   /* struct wisp_hc_io (fd unused): kernel panic text */
 	WISP_HC_TIMER = 6,   /* struct wisp_hc_timer: timer interrupt */
-	WISP_HC_TIMER_ENTRY = 7, /* struct wisp_hc_timer_entry: ticks without
-				  * an interrupt */
+	WISP_HC_TIMER_NMI = 7, /* struct wisp_hc_timer_nmi: the timer as NMIs */
 	WISP_HC_COUNT
 };
 
@@ -177,20 +177,18 @@ struct wisp_hc_timer {
 };
 
 /* For a kernel whose own code runs at the program's privilege level (on a
- * PVM-style host, hardware ring 3, where delivering an interrupt costs an
- * emulated ring 0): a tick that finds the program running then enters the
- * kernel at rip without an interrupt. The VMM writes the frame the CPU
- * would push (the program's rip, cs, rflags, rsp and ss: 5 x 8 bytes) at
- * guest-physical frame_paddr and resumes the vCPU at rip with rsp =
- * frame_rsp (that frame, guest-virtual) and rflags 0x2; the segment
- * registers stay the program's. cs and ss are the program's selectors, for
- * the frame. Set once; ret: 0, -EINVAL (frame outside guest RAM, or no
- * rip) or -EBUSY (set already). */
-struct wisp_hc_timer_entry {
-	uint64_t rip;
-	uint64_t frame_rsp;
-	uint64_t frame_paddr;
-	uint64_t cs, ss;
+ * PVM-style host, hardware ring 3, where the VMM can inject an interrupt
+ * only after a signal made KVM_RUN return): from this call on the timer
+ * fires as an NMI (vector 2) from KVM's in-kernel local APIC, which the
+ * host delivers without leaving its kernel, whatever the guest's IF flag
+ * and wherever it runs, in the kernel too. The first tick of a period
+ * comes at most one period after the call (the APIC's current count
+ * cannot exceed its initial one), and the host may set a minimum period
+ * (KVM's min_timer_period_us). READ then waits until the next firing is
+ * due and returns -EINTR, the firing still coming as its NMI. ret: 0, or
+ * -ENODEV where the VMM has no in-kernel local APIC (the timer stays
+ * WISP_TIMER_VECTOR). */
+struct wisp_hc_timer_nmi {
 	int64_t ret;
 };
 

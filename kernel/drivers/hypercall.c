@@ -99,18 +99,15 @@ static void hc_timer_arm(uint64_t ns, uint64_t period_ns)
 	hypercall(WISP_HC_TIMER, &t);
 }
 
-static int hc_timer_entry(void *rip, uint64_t *frame)
+static int hc_timer_nmi(void)
 {
-	struct wisp_hc_timer_entry e = {
-		.rip = (uint64_t)rip, .frame_rsp = (uint64_t)frame,
-		.frame_paddr = virt_to_phys(frame), .cs = USER_CS, .ss = USER_DS,
-	};
+	struct wisp_hc_timer_nmi n = { 0 };
 
-	hypercall(WISP_HC_TIMER_ENTRY, &e);
-	return (int)e.ret;
+	hypercall(WISP_HC_TIMER_NMI, &n);
+	return (int)n.ret;
 }
 
-/* The VMM injects the vector directly: there is no interrupt controller. */
+/* Vector 32 comes injected by the VMM, NMIs need no EOI either. */
 static void hc_timer_ack(void)
 {
 }
@@ -126,5 +123,5 @@ const struct platform_ops hypercall_platform = {
 	.timer_arm = hc_timer_arm,
 	.timer_periodic = true,
 	.timer_ack = hc_timer_ack,
-	.timer_entry = hc_timer_entry,
+	.timer_nmi = hc_timer_nmi,
 };

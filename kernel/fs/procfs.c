@@ -5,6 +5,7 @@
 #include <linux/fcntl.h>
 #include <linux/limits.h>
 #include <linux/stat.h>
+#include "arch/x86_64/cpu.h"
 #include "arch/x86_64/x86.h"
 #include "clock.h"
 #include "fs/vfs.h"
@@ -15,6 +16,7 @@
 #include "platform.h"
 #include "random.h"
 #include "sched/proc.h"
+#include "sched/sched.h"
 #include "syscalls/signal.h"
 #include "version.h"
 
@@ -534,6 +536,15 @@ static void show_stat(struct procbuf *b, struct proc *p)
 		   up, up, btime, proc_count());
 }
 
+/* Linux's two rows for what the kernel takes: the timer's firings (LOC) and,
+ * where they come as NMIs (a PVM-style host under wisp-vmm), the NMIs. */
+static void show_interrupts(struct procbuf *b, struct proc *p)
+{
+	(void)p;
+	buf_printf(b, "           CPU0\nNMI: %10lu   Non-maskable interrupts\n"
+		   "LOC: %10lu   Local timer interrupts\n", cpu_nmis, sched_timer_ticks());
+}
+
 static void show_uptime(struct procbuf *b, struct proc *p)
 {
 	uint64_t cs = clock_monotonic_ns() / (NS_PER_S / 100);
@@ -610,6 +621,7 @@ static const struct entry {
 	{ "cpuinfo", IN_PROC, show_cpuinfo, NULL }, { "meminfo", IN_PROC, show_meminfo, NULL },
 	{ "stat", IN_PROC, show_stat, NULL }, { "uptime", IN_PROC, show_uptime, NULL },
 	{ "loadavg", IN_PROC, show_loadavg, NULL }, { "mounts", IN_PROC, show_mounts, NULL },
+	{ "interrupts", IN_PROC, show_interrupts, NULL },
 	{ "cmdline", IN_PID, show_cmdline, NULL }, { "environ", IN_PID, show_environ, NULL },
 	{ "comm", IN_PID, show_comm, NULL }, { "maps", IN_PID, show_maps, NULL },
 	{ "stat", IN_PID, show_pid_stat, NULL }, { "status", IN_PID, show_status, NULL },

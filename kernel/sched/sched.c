@@ -2,6 +2,7 @@
 #include "kernel.h"
 #include "arch/x86_64/cpu.h"
 #include "arch/x86_64/paging.h"
+#include "arch/x86_64/trap.h"
 #include "clock.h"
 #include "fs/vfs.h"
 #include "lib/string.h"
@@ -26,6 +27,10 @@ static uint64_t slice_end;   /* when the running task should yield */
  * once). A periodic timer is followed here as it ticks, so that a deadline
  * which falls on its next tick needs no new request to the platform. */
 static uint64_t timer_next, timer_period;
+/* The period of the deadline it was armed for (timer_period may be 0 for
+ * a first tick far off: sched_arm_timer). */
+static uint64_t deadline_period;
+static uint64_t timer_ticks;  /* firings taken, for /proc/interrupts */
 static struct task *runq_head, *runq_tail;
 static struct task *sleepers;
 static struct task *dead;  /* freed once we are off its stack */
@@ -352,11 +357,15 @@ void sched_arm_timer(void)
 		return;
 	if (!platform->timer_periodic || period < WISP_TIMER_MIN_PERIOD_NS)
 		period = 0;
-	if (next == timer_next && (period == timer_period || !next))
+	if (next == timer_next && (period == deadline_period || !next))
 		return;
 	timer_next = next;
-	timer_period = next ? period : 0;
+	deadline_period = next ? period : 0;
 	now = clock_monotonic_ns();
+	/* A local APIC cannot count a first tick longer than its period (the
+	 * NMI timer): one further off is armed once, and its tick arms the
+	 * period. */
+	timer_period = next > now + period ? 0 : deadline_period;
 	platform->timer_arm(next ? (next > now ? next - now : 1) : 0, timer_period);
 }
 
@@ -366,6 +375,7 @@ static void timer_fired(void)
 {
 	uint64_t now;
 
+	timer_ticks++;
 	if (!timer_period) {
 		timer_next = 0;
 		return;
@@ -386,8 +396,19 @@ void sched_timer_interrupt(bool from_user)
 		sched_yield();
 }
 
+uint64_t sched_timer_ticks(void)
+{
+	return timer_ticks;
+}
+
 void sched_preempt_point(void)
 {
+	if (platform_timer_nmi) {
+		/* The firing's NMI is the tick; it came while the kernel ran or
+		 * is about to come. */
+		trap_run_deferred();
+		return;
+	}
 	timer_fired();  /* that is why we are here */
 	wake_expired();
 	if (runq_head)

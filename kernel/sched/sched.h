@@ -74,6 +74,8 @@ void sched_arm_timer(void);
 /* The timer fired: wakes sleepers whose time has come and preempts a task
  * interrupted in user mode if another one can run. */
 void sched_timer_interrupt(bool from_user);
+/* How many firings of the platform timer the scheduler has taken. */
+uint64_t sched_timer_ticks(void);
 /* For kernel code waiting in the host: wakes sleepers whose time has come,
  * lets the runnable tasks run, and re-arms the timer. */
 void sched_preempt_point(void);

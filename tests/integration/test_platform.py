@@ -69,6 +69,16 @@ modules already make are named, not repeated.
                                 parent's 50 ms sleep ends while its child
                                 spins (sched.c's preempt, in test_kernel.py,
                                 is the same for threads).
+  test_timer_nmis               6. (the timer's cost) On a PVM-style host
+                                wisp-vmm has KVM's local APIC fire the timer
+                                as NMIs, which reach the guest without an
+                                exit to the VMM, in user mode and in the
+                                kernel alike: 100 ticks of a 1 ms interval
+                                timer in a spin loop come as NMIs
+                                (/proc/interrupts), and as
+                                injected interrupts with WISP_KVM_LAPIC=0 or
+                                on any other host; every other test here
+                                runs with NMIs on such a host.
   test_wall_clock_and_tsc_rate  7. (qemu backend) bounded CMOS wait and
                                 rtc=on: the guest's date is the host's within
                                 3 s; TSC rate from the KVM CPUID leaf: 1 s of
@@ -95,7 +105,7 @@ from conftest import default_timeout, kvm_available
 PROG = "platform"
 # In the order `platform all` runs them (test_nested_kvm.py does).
 CHECKS = ["directmap", "hypercalls", "tls", "cr3", "tlb", "cr2", "selectors", "traps",
-          "ist", "spin", "clock"]
+          "ist", "spin", "ticks", "clock"]
 HC_DIGITS = "0123456789abcdefghijklmnopqrstuvwxyz"
 # hypercalls writes this much in one write(2). Under QEMU each byte is a
 # serial-port write, ~50 us on a PVM-style host: 300 KB would take 15 s.
@@ -162,6 +172,27 @@ def test_tlb_flush(run, progs, backend, variant):
 def test_fault_address(run, progs, backend, variant):
     out, _ = check(run, progs, backend, variant, "cr2")
     assert out == "ok cr2\n"
+
+
+@pytest.mark.parametrize("lapic", ["default", "off"])
+def test_timer_nmis(run_command, progs, backend, variant, lapic):
+    if lapic == "off" and backend != "kvm":
+        pytest.skip("WISP_KVM_LAPIC is wisp-vmm's (the kvm backend)")
+    argv, env = run_command([progs(PROG, variant), "ticks"], backend)
+    env.pop("WISP_KVM_LAPIC", None)
+    if lapic == "off":
+        env["WISP_KVM_LAPIC"] = "0"
+    res = subprocess.run(argv, env=env, capture_output=True, text=True,
+                         timeout=default_timeout(backend))
+    assert res.returncode == 0, (res.stdout[-2000:], res.stderr[-2000:])
+    m = re.match(r"alarms=(\d+) nmi=(\d+) loc=(\d+)\nok ticks\n$", res.stdout)
+    assert m, (res.stdout, res.stderr)
+    alarms, nmi, loc = map(int, m.groups())
+    assert alarms >= 100 and loc >= alarms, res.stdout
+    if backend == "kvm" and pvm_style_host() and lapic == "default":
+        assert nmi >= alarms, "ticks did not come as NMIs: %s" % res.stdout
+    else:
+        assert nmi == 0, "NMIs where the timer is injected: %s" % res.stdout
 
 
 def test_linux_selectors(run, progs, backend, variant):

@@ -23,6 +23,9 @@
  *                 come while a trap stub still has its frame on its stack
  *     spin        alarm and interval timers, and a sleeping parent, while
  *                 user code spins without entering the kernel
+ *     ticks       100 ticks of a 1 ms interval timer in user code that
+ *                 spins; prints how many the kernel counted in
+ *                 /proc/interrupts (LOC) and how many were NMIs
  *     clock       prints the wall clock before and after 1 s of spinning by
  *                 CLOCK_MONOTONIC, for the test to compare with the host's
  *   platform kcopy SECONDS - not part of "all": 256 KiB pwrite()s to a tmpfs
@@ -1093,6 +1096,46 @@ static void check_spin(void)
 	CHECK(WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM);
 }
 
+/* ---- ticks ---- */
+
+/* NMI and LOC of /proc/interrupts. */
+static void read_interrupts(long *nmi, long *loc)
+{
+	char line[256];
+	FILE *f = fopen("/proc/interrupts", "r");
+
+	*nmi = *loc = -1;
+	CHECK(f != NULL);
+	while (f && fgets(line, sizeof(line), f)) {
+		sscanf(line, " NMI: %ld", nmi);
+		sscanf(line, " LOC: %ld", loc);
+	}
+	if (f)
+		fclose(f);
+	CHECK(*nmi >= 0 && *loc >= 0);
+}
+
+/* 100 ticks of a 1 ms interval timer in a loop that never enters the
+ * kernel (so each SIGALRM needs a tick), and what the kernel counted
+ * meanwhile: the test knows which kind of tick each host gives. */
+static void check_ticks(void)
+{
+	struct itimerval tick = { { 0, 1000 }, { 0, 1000 } }, off = { { 0, 0 }, { 0, 0 } };
+	long nmi0, loc0, nmi1, loc1;
+
+	CHECK(signal(SIGALRM, count_hit) != SIG_ERR);
+	read_interrupts(&nmi0, &loc0);
+	spin_hits = 0;
+	CHECK(setitimer(ITIMER_REAL, &tick, NULL) == 0);
+	while (spin_hits < 100)
+		;
+	CHECK(setitimer(ITIMER_REAL, &off, NULL) == 0);
+	read_interrupts(&nmi1, &loc1);
+	set_default(SIGALRM);
+	printf("alarms=%d nmi=%ld loc=%ld\n", spin_hits, nmi1 - nmi0, loc1 - loc0);
+	CHECK(loc1 - loc0 >= spin_hits);
+}
+
 /* ---- clock ---- */
 
 static void print_realtime(const char *name)
@@ -1145,7 +1188,8 @@ static const struct check checks[] = {
 	{ "directmap", check_directmap }, { "hypercalls", check_hypercalls },
 	{ "tls", check_tls }, { "cr3", check_cr3 }, { "tlb", check_tlb },
 	{ "cr2", check_cr2 }, { "selectors", check_selectors }, { "traps", check_traps },
-	{ "ist", check_ist }, { "spin", check_spin }, { "clock", check_clock },
+	{ "ist", check_ist }, { "spin", check_spin }, { "ticks", check_ticks },
+	{ "clock", check_clock },
 };
 
 int main(int argc, char **argv)

@@ -173,37 +173,35 @@ static void test_clock_sleep_panic(void)
 	CHECK(code == 1);
 }
 
-static int64_t timer_entry(uint64_t rip, uint64_t frame_paddr)
+static int64_t timer_nmi(uint32_t gpa)
 {
-	struct wisp_hc_timer_entry e = { .rip = rip, .frame_rsp = 0xffffffff80201000ull,
-					 .frame_paddr = frame_paddr, .cs = 0x33, .ss = 0x2b,
-					 .ret = 12345 };
+	struct wisp_hc_timer_nmi n = { .ret = 12345 };
 	int code;
 
-	memcpy(mem.base + ARG, &e, sizeof(e));
-	CHECK(call(WISP_HC_TIMER_ENTRY, ARG, &code) == HC_CONTINUE);
-	memcpy(&e, mem.base + ARG, sizeof(e));
-	return e.ret;
+	memcpy(mem.base + ARG, &n, sizeof(n));
+	CHECK(call(WISP_HC_TIMER_NMI, gpa, &code) == HC_CONTINUE);
+	memcpy(&n, mem.base + ARG, sizeof(n));
+	return n.ret;
 }
 
-/* The entry is kept once, with its frame inside guest RAM; a frame that
- * would reach past it, a missing rip or a second call are refused. */
-static void test_timer_entry(void)
+/* Without a timer device, or one with no in-kernel local APIC, the guest
+ * is told ticks stay interrupts (test_timer_nmi.c has the APIC itself). */
+static void test_timer_nmi(void)
 {
-	struct vtimer t = { 0 };
+	struct kvm_run run;
+	struct vtimer t;
+	int code;
 
-	CHECK(timer_entry(0xffffffff80100000ull, BUF) == -EINVAL);   /* no timer device */
+	CHECK(timer_nmi(ARG) == -ENODEV);
+	memset(&run, 0, sizeof(run));
+	CHECK(vtimer_init(&t, &run, -1) == 0);
 	ctx.timer = &t;
-	CHECK(timer_entry(0xffffffff80100000ull, RAM - 39) == -EINVAL);
-	CHECK(timer_entry(0, BUF) == -EINVAL);
-	CHECK(t.entry.rip == 0);
-	CHECK(timer_entry(0xffffffff80100000ull, RAM - 40) == 0);
-	CHECK(t.entry.rip == 0xffffffff80100000ull && t.entry.rsp == 0xffffffff80201000ull);
-	CHECK(t.entry.frame == mem.base + RAM - 40);
-	CHECK(t.entry.cs == 0x33 && t.entry.ss == 0x2b);
-	CHECK(timer_entry(0xffffffff80100040ull, BUF) == -EBUSY);
-	CHECK(t.entry.rip == 0xffffffff80100000ull);
+	CHECK(timer_nmi(ARG) == -ENODEV);
+	CHECK(!t.nmi);
+	CHECK(call(WISP_HC_TIMER_NMI, RAM - 4, &code) == HC_STOP);
+	CHECK(code == 1);
 	ctx.timer = NULL;
+	vtimer_destroy(&t);
 }
 
 int main(void)
@@ -221,7 +219,7 @@ int main(void)
 	test_read();
 	test_exit();
 	test_clock_sleep_panic();
-	test_timer_entry();
+	test_timer_nmi();
 	free(mem.base);
 	return check_report();
 }

@@ -24,7 +24,7 @@ int main(void)
 	struct vtimer t;
 
 	memset(&run, 0, sizeof(run));
-	CHECK(vtimer_init(&t, &run) == 0);
+	CHECK(vtimer_init(&t, &run, -1) == 0);
 	CHECK(vtimer_arm(&t, 1000000, 0) == 0);
 	sleep_ms(20);
 	CHECK(t.fired == 1);

@@ -138,20 +138,10 @@ static void do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
 		vtimer_arm(ctx->timer, t.ns, t.period_ns);
 }
 
-static void do_timer_entry(struct hc_ctx *ctx, struct wisp_hc_timer_entry *g)
+static void do_timer_nmi(struct hc_ctx *ctx, struct wisp_hc_timer_nmi *g)
 {
-	struct wisp_hc_timer_entry e;
-	uint8_t *frame;
-	int64_t ret = 0;
+	int64_t ret = ctx->timer ? vtimer_use_nmi(ctx->timer) : -ENODEV;
 
-	memcpy(&e, g, sizeof(e));
-	frame = kvm_mem_ptr(ctx->mem, e.frame_paddr, 5 * sizeof(uint64_t));
-	if (!ctx->timer || !frame || !e.rip)
-		ret = -EINVAL;
-	else if (ctx->timer->entry.rip)
-		ret = -EBUSY;
-	else
-		ctx->timer->entry = (struct vtimer_entry){ e.rip, e.frame_rsp, e.cs, e.ss, frame };
 	memcpy(&g->ret, &ret, sizeof(ret));
 }
 
@@ -244,10 +234,10 @@ enum hc_result hc_handle(struct hc_ctx *ctx, uint16_t port, uint32_t gpa, int *e
 			return HC_STOP;
 		do_timer(ctx, g);
 		return HC_CONTINUE;
-	case WISP_HC_TIMER_ENTRY:
-		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer_entry))))
+	case WISP_HC_TIMER_NMI:
+		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer_nmi))))
 			return HC_STOP;
-		do_timer_entry(ctx, g);
+		do_timer_nmi(ctx, g);
 		return HC_CONTINUE;
 	case WISP_HC_PANIC:
 		if ((g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_io))))

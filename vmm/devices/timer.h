@@ -1,5 +1,6 @@
 /* timer.h: the guest timer device: interrupts requested by the
- * WISP_HC_TIMER hypercall and injected by the vCPU loop. */
+ * WISP_HC_TIMER hypercall and injected by the vCPU loop, or NMIs from
+ * KVM's local APIC (WISP_HC_TIMER_NMI). */
 #ifndef WISP_TIMER_H
 #define WISP_TIMER_H
 
@@ -8,13 +9,6 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
-
-/* WISP_HC_TIMER_ENTRY: where a tick enters the kernel without an
- * interrupt; rip 0 until the kernel gives one. */
-struct vtimer_entry {
-	uint64_t rip, rsp, cs, ss;
-	uint8_t *frame;               /* in guest RAM, 5 x 8 bytes */
-};
 
 /* Periods from this up run as a host interval timer (timer.c, fire_at). */
 #define VTIMER_INTERVAL_MIN_NS 1000000ull
@@ -26,15 +20,23 @@ struct vtimer {
 	bool created;
 	bool interval;                /* armed with it_interval = period_ns */
 	volatile sig_atomic_t fired;  /* set by the signal handler */
-	struct vtimer_entry entry;
+	/* The vCPU whose local APIC KVM emulates, -1 if it does not; nmi
+	 * once the timer runs there (the host timer then stays unarmed). */
+	int lapic_fd;
+	bool nmi;
+	struct kvm_lapic_state lapic; /* as last set */
 };
 
 /* Creates a POSIX timer that sends sig, handled by handler, to the calling
  * thread. Returns -1 with errno on failure. */
 int thread_timer_create(int sig, void (*handler)(int), int sa_flags, timer_t *id);
 /* Creates a timer that signals the calling thread (the vCPU thread) and,
- * through run->immediate_exit, makes KVM_RUN return at once. */
-int vtimer_init(struct vtimer *t, struct kvm_run *run);
+ * through run->immediate_exit, makes KVM_RUN return at once. lapic_fd is
+ * the vCPU if KVM emulates its local APIC, else -1. */
+int vtimer_init(struct vtimer *t, struct kvm_run *run, int lapic_fd);
+/* From now on the timer is the local APIC's, firing NMIs (WISP_HC_TIMER_NMI).
+ * Returns 0, -ENODEV without an in-kernel local APIC, or -errno. */
+int vtimer_use_nmi(struct vtimer *t);
 /* Fires after ns nanoseconds, then every period_ns unless that is 0;
  * ns == 0 cancels. Drops a firing not yet injected. A period's first tick
  * may come up to 200 us late, away from the host's own tick (timer.c). */
@@ -48,8 +50,8 @@ int vtimer_taken(struct vtimer *t);
 int vtimer_kick_after(struct vtimer *t, uint64_t ns);
 void vtimer_destroy(struct vtimer *t);
 /* Waits until fd is readable (1) or the timer has fired (0, and the firing
- * is consumed), with no window in which a firing could be missed; -1 with
- * errno on error. */
+ * is consumed; with NMIs, until the next one is due, the NMI still to come),
+ * with no window in which a firing could be missed; -1 with errno on error. */
 int vtimer_wait_readable(struct vtimer *t, int fd);
 
 #endif

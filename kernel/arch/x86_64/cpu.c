@@ -33,24 +33,28 @@ extern char boot_stack_top[];
 extern void syscall_entry(void);
 
 static struct idt_gate idt[TRAP_VECTORS];
-static struct tss tss;
+struct tss cpu_tss;   /* pvm_entry.S uses IST 7 */
+_Static_assert(offsetof(struct tss, ist[6]) == TSS_IST7, "x86.h");
+_Static_assert(offsetof(struct tss, ist[3]) == TSS_NMI_FRAME, "x86.h");
 
 const struct cpu_ops *cpu = &ring0_cpu_ops;
 /* Read by entry.S on every syscall; one CPU today. */
 uint64_t cpu_kstack_top;
 uint64_t cpu_user_rsp;
+/* The trapframe a return to user mode restores (entry.S). */
+uint64_t cpu_restore_tf;
 uint32_t boot_start_info_pa;
 bool cpu_has_fsgsbase;
 uint64_t cpu_deferred_irqs;
+uint64_t cpu_nmis;
 
-static void cpu_set_gate(int vec, uint64_t handler, int ist)
+void cpu_set_gate(int vec, uint64_t handler, int ist, int dpl)
 {
 	idt[vec] = (struct idt_gate){
 		.off_lo = handler & 0xffff,
 		.sel = KERNEL_CS,
 		.ist = ist,
-		/* present, 64-bit interrupt gate; int3 and into allowed from user */
-		.type = 0x8e | ((vec == 3 || vec == 4 ? 3 : 0) << 5),
+		.type = 0x8e | dpl << 5,   /* present, 64-bit interrupt gate */
 		.off_mid = (handler >> 16) & 0xffff,
 		.off_hi = handler >> 32,
 	};
@@ -60,12 +64,12 @@ static void cpu_set_gate(int vec, uint64_t handler, int ist)
  * ring 0 (the limit is cached by ltr, the bitmap is read from memory). */
 static void tss_install(uint64_t stack_top)
 {
-	uint64_t base = (uint64_t)&tss;
-	uint64_t limit = sizeof(tss) - 1;
+	uint64_t base = (uint64_t)&cpu_tss;
+	uint64_t limit = sizeof(cpu_tss) - 1;
 
-	tss.rsp[0] = stack_top;
-	tss.iomap_base = offsetof(struct tss, iomap);
-	tss.iomap_end = 0xff;
+	cpu_tss.rsp[0] = stack_top;
+	cpu_tss.iomap_base = offsetof(struct tss, iomap);
+	cpu_tss.iomap_end = 0xff;
 	gdt[TSS_SEL / 8] = (limit & 0xffff) | ((base & 0xffffff) << 16) |
 			   (0x89UL << 40) | (((limit >> 16) & 0xf) << 48) |
 			   (((base >> 24) & 0xff) << 56);
@@ -88,8 +92,10 @@ static void idt_install(void)
 
 void cpu_set_gates(const uint64_t *handlers, int ist_exceptions, int ist_interrupts)
 {
+	/* int3 and into are allowed from user mode. */
 	for (int v = 0; v < TRAP_VECTORS; v++)
-		cpu_set_gate(v, handlers[v], v < TRAP_FIRST_IRQ ? ist_exceptions : ist_interrupts);
+		cpu_set_gate(v, handlers[v], v < TRAP_FIRST_IRQ ? ist_exceptions : ist_interrupts,
+			     v == 3 || v == 4 ? 3 : 0);
 }
 
 static void enable_fsgsbase(void)
@@ -137,16 +143,24 @@ void arch_init_native(void)
 
 void cpu_allow_ports(bool allow)
 {
-	memset(tss.iomap, allow ? 0 : 0xff, sizeof(tss.iomap));
+	memset(cpu_tss.iomap, allow ? 0 : 0xff, sizeof(cpu_tss.iomap));
 }
 
 void cpu_set_trap_stack(int ist, uint64_t top)
 {
-	tss.ist[ist - 1] = top;
+	cpu_tss.ist[ist - 1] = top;
+}
+
+void cpu_set_nmi_frame(uint64_t rip, uint64_t cs, uint64_t rflags, uint64_t ss)
+{
+	cpu_tss.ist[3] = rip;
+	cpu_tss.ist[4] = cs;
+	cpu_tss.ist[5] = rflags;
+	cpu_tss.reserved2 = ss;
 }
 
 void cpu_set_kernel_stack(uint64_t top)
 {
 	cpu_kstack_top = top;
-	tss.rsp[0] = top;
+	cpu_tss.rsp[0] = top;
 }

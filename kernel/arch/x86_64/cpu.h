@@ -28,12 +28,9 @@ struct cpu_ops {
 	/* Interrupts will come from an emulated device (a local APIC), not
 	 * only from wisp-vmm: the program must run with IF visibly set. */
 	void (*allow_device_interrupts)(void);
-	/* Where a timer tick that finds the program running can enter the
-	 * kernel without an interrupt, at the program's privilege level, and
-	 * the interrupt frame it expects (WISP_HC_TIMER_ENTRY); NULL where an
-	 * interrupt is the way in. */
-	void *timer_entry;
-	uint64_t *timer_entry_frame;
+	/* The kernel takes timer ticks as NMIs (TRAP_NMI, WISP_HC_TIMER_NMI),
+	 * which the host delivers whatever the IF flag and wherever the CPU is. */
+	bool timer_nmi;
 };
 
 extern const struct cpu_ops *cpu;
@@ -45,6 +42,8 @@ extern bool cpu_has_fsgsbase;
 /* Interrupts (bit = vector - TRAP_FIRST_IRQ) that arrived while the kernel
  * ran: only a PVM-style host delivers those (pvm_entry.S). */
 extern uint64_t cpu_deferred_irqs;
+/* NMIs taken (the timer's: pvm_entry.S), for /proc/interrupts. */
+extern uint64_t cpu_nmis;
 
 void arch_init_ring0(uint32_t start_info_pa);
 /* Finds out how the host runs the kernel and picks the cpu ops. */
@@ -53,10 +52,16 @@ void arch_init_native(void);
  * TRAP_FIRST_IRQ) run on IST stack ist_exceptions, interrupts on
  * ist_interrupts; 0 keeps the current stack. */
 void cpu_set_gates(const uint64_t *handlers, int ist_exceptions, int ist_interrupts);
+void cpu_set_gate(int vec, uint64_t handler, int ist, int dpl);
 /* Opens or closes port I/O from code running at CPL 3 (TSS I/O bitmap). */
 void cpu_allow_ports(bool allow);
 /* The stack of IDT gates with this IST index (1-7). */
 void cpu_set_trap_stack(int ist, uint64_t top);
+/* Fills the TSS words from IST 4 on, which IST 7's top follows as the rsp
+ * word, so that they read as an iretq frame {rip, cs, rflags, rsp, ss}:
+ * one whose rsp moves with IST 7 (pvm_entry.S, the NMI stub). IST 4-6 are
+ * then no stacks. */
+void cpu_set_nmi_frame(uint64_t rip, uint64_t cs, uint64_t rflags, uint64_t ss);
 /* Where entries from user mode (syscall, exceptions) put their frame. */
 void cpu_set_kernel_stack(uint64_t top);
 

@@ -29,16 +29,34 @@ syscall_entry:
 	.globl trap_return
 trap_return:
 	mov %rdi, %rsp
+	/* rsp: a whole trapframe. */
+	.globl trap_restore, trap_restore_user, trap_restore_user_end
 trap_restore:
+	cmpq $0, TF_RIP(%rsp)
+	js trap_restore_kernel
+	/* An interrupt noted while the kernel ran after proc_before_user took
+	 * the last ones (pvm_entry.S) is taken before user mode. One that
+	 * comes after this check starts the return again from
+	 * cpu_restore_tf (pvm_nmi_kernel). */
+	mov %rsp, cpu_restore_tf(%rip)
+	cmpq $0, cpu_deferred_irqs(%rip)
+	jne trap_restore_deferred
+trap_restore_user:
 	POP_REGS
 	add $16, %rsp           /* vector, error */
 	cmpb $0, cpu_iret_ring0(%rip)
-	jne 1f
+	jne pvm_iret
 	iretq
-1:	cmpq $0, (%rsp)         /* back to the kernel: no interrupts there */
-	js 2f
-	jmp pvm_iret
-2:	iretq
+trap_restore_user_end:
+
+trap_restore_kernel:
+	POP_REGS
+	add $16, %rsp
+	iretq
+
+trap_restore_deferred:
+	call proc_before_user
+	jmp trap_restore
 
 trap_common:
 	PUSH_REGS

@@ -9,13 +9,15 @@
 
 #define PVM_IST_EXCEPTIONS 1
 #define PVM_IST_INTERRUPTS 2
+#define PVM_IST_RESUME 3
+#define PVM_IST_NMI 7      /* the TSS words of IST 4-6 hold its stub's frame */
+#define RFLAGS_FIXED 0x2
 extern const uint64_t pvm_stubs[TRAP_VECTORS];
 /* The IST stacks, in pvm_entry.S: its frames point into them. */
 extern uint8_t pvm_exception_stack_top[], pvm_interrupt_stack_top[];
-_Static_assert(TRAP_TIMER == 32, "pvm_entry.S enters ticks at pvm_native_32");
-/* pvm_native_N of the timer vector, and the CPU's frame it expects. */
-extern uint8_t pvm_timer_native[];
-extern uint64_t pvm_irq_frame[];
+extern uint8_t pvm_resume_stack_top[], pvm_nmi_stack_top[];
+extern uint8_t pvm_nmi_native[];
+_Static_assert(TRAP_TIMER == 32 && TRAP_NMI == 2, "pvm_entry.S");
 void pvm_write_cr3(uint64_t pa);
 void pvm_invlpg(uint64_t va);
 
@@ -31,7 +33,21 @@ static void pvm_init(void)
 	cpu_allow_ports(true);
 	cpu_set_trap_stack(PVM_IST_EXCEPTIONS, (uint64_t)pvm_exception_stack_top);
 	cpu_set_trap_stack(PVM_IST_INTERRUPTS, (uint64_t)pvm_interrupt_stack_top);
+	cpu_set_trap_stack(PVM_IST_RESUME, (uint64_t)pvm_resume_stack_top);
+	cpu_set_trap_stack(PVM_IST_NMI, (uint64_t)pvm_nmi_stack_top);
+	cpu_set_nmi_frame((uint64_t)pvm_nmi_native, USER_CS, RFLAGS_FIXED, USER_DS);
 	cpu_set_gates(pvm_stubs, PVM_IST_EXCEPTIONS, PVM_IST_INTERRUPTS);
+	cpu_set_gate(TRAP_NMI, pvm_stubs[TRAP_NMI], PVM_IST_NMI, 0);
+	cpu_set_gate(PVM_RESUME_VECTOR, pvm_stubs[PVM_RESUME_VECTOR], PVM_IST_RESUME, 0);
+}
+
+/* pvm_entry.S: NMIs nested deeper than its levels of IST 7. Each needs
+ * the timer to fire again before the one it interrupted had its frame off
+ * the stack: never seen. */
+void pvm_nmi_overflow(void);
+void pvm_nmi_overflow(void)
+{
+	panic("timer NMIs nested too deep");
 }
 
 static uint64_t pvm_get_fault_addr(void)
@@ -65,6 +81,5 @@ const struct cpu_ops pvm_cpu_ops = {
 	.set_fs_base = wrfsbase,
 	.from_user = pvm_from_user,
 	.allow_device_interrupts = pvm_allow_device_interrupts,
-	.timer_entry = pvm_timer_native,
-	.timer_entry_frame = pvm_irq_frame,
+	.timer_nmi = true,
 };

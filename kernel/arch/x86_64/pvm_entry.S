@@ -19,6 +19,20 @@
  * moved a frame off IST 1; pvm_native_N then only notes it in
  * cpu_deferred_irqs and returns to the kernel, which takes it before it
  * returns to user mode (trap_run_deferred).
+ *
+ * The timer comes as an NMI (WISP_HC_TIMER_NMI, KVM's in-kernel local
+ * APIC), which can also arrive in the kernel, in a ring-0 stub, and while
+ * the last NMI's handler has not yet taken its frame off its stack: an NMI
+ * is blocked only until the stub's iretq, and one that came meanwhile is
+ * delivered at the first native instruction. So each NMI has a level of
+ * IST 7 of its own: the stub lowers IST 7 by PVM_NMI_LEVEL before anything
+ * else, the handler gives the level back once its frame is elsewhere, and
+ * the stub's iretq frame lies in the TSS with IST 7 as its rsp word
+ * (cpu_set_nmi_frame), so it always resumes the handler on the level just
+ * taken (three instructions in ring 0). From user mode an NMI is a tick
+ * like vector 32; in the kernel it is noted in cpu_deferred_irqs, and the
+ * interrupted code, native or ring 0, is resumed through a ring-0 iretq
+ * (pvm_nmi_kernel).
  */
 #include "arch/x86_64/x86.h"
 #include "arch/x86_64/regs.h"
@@ -28,7 +42,23 @@
 /* Where the CPU's frame for an interrupt starts on its IST stack. */
 #define PVM_IRQ_FRAME (pvm_interrupt_stack_top - 40)
 
+/* NMIs: IST 7 in levels, one per NMI being handled. A level holds, from
+ * its top, its NMI's CPU frame, its handler's stack (~180 bytes) and, in
+ * its lowest 40 bytes, the resume frame of the NMI one level deeper. */
+#define PVM_NMI_LEVEL 512
+#define PVM_NMI_LEVELS 8
+#define PVM_NMI_STACK_SIZE (PVM_NMI_LEVEL * PVM_NMI_LEVELS)
+#define TRAP_NMI 2
+#define TIMER_IRQ_BIT 1         /* TRAP_TIMER - TRAP_FIRST_IRQ */
+
 .macro PVM_STUB vec
+	.if \vec == 2
+	.p2align 4
+pvm_stub_2:
+	subq $PVM_NMI_LEVEL, cpu_tss+TSS_IST7(%rip)
+	lea cpu_tss+TSS_NMI_FRAME(%rip), %rsp
+	iretq
+	.else
 	.p2align 4
 pvm_stub_\vec:
 	.if \vec == 13
@@ -47,9 +77,11 @@ pvm_stub_\vec:
 	.endif
 	lea pvm_frame_\vec(%rip), %rsp
 	iretq
+	.endif
 .endm
 
 .macro PVM_NATIVE vec
+	.if \vec != 2
 pvm_native_\vec:
 	.if \vec >= 32
 	cmpq $0, PVM_IRQ_FRAME(%rip)
@@ -62,13 +94,17 @@ pvm_native_\vec:
 1:	orq $(1 << (\vec - 32)), cpu_deferred_irqs(%rip)
 	iretq
 	.endif
+	.endif
 .endm
 
 /* rsp: the CPU's frame, error code included, on the vector's IST stack. */
 .macro PVM_FRAME vec
+	.if \vec != 2
 pvm_frame_\vec:
 	.quad pvm_native_\vec, USER_CS, 0x2
-	.if \vec >= 32
+	.if \vec == PVM_RESUME_VECTOR
+	.quad pvm_resume_stack_top - 40
+	.elseif \vec >= 32
 	.quad PVM_IRQ_FRAME
 	.elseif HAS_ERROR_CODE(\vec)
 	.quad pvm_exception_stack_top - 48
@@ -76,22 +112,83 @@ pvm_frame_\vec:
 	.quad pvm_exception_stack_top - 40
 	.endif
 	.quad USER_DS
+	.endif
 .endm
 
 .macro PVM_STUB_ADDR vec
+	.if \vec == PVM_RESUME_VECTOR
+	.quad pvm_resume_stub
+	.else
 	.quad pvm_stub_\vec
+	.endif
 .endm
 
 	.text
 	FOR_EACH_VECTOR PVM_STUB
 	FOR_EACH_VECTOR PVM_NATIVE
 
-	/* Where wisp-vmm enters the kernel for a tick that found the program
-	 * running, with the frame written at pvm_irq_frame as the CPU would
-	 * have (WISP_HC_TIMER_ENTRY): as if the ring-0 stub had run. */
-	.globl pvm_timer_native, pvm_irq_frame
-	.set pvm_timer_native, pvm_native_32
-	.set pvm_irq_frame, PVM_IRQ_FRAME
+	/* The NMI stub's iretq lands here, natively, with rsp at the level of
+	 * IST 7 it took; the CPU's frame is at the top of the level above. */
+	.globl pvm_nmi_native
+pvm_nmi_native:
+	lea (PVM_NMI_LEVEL - 40)(%rsp), %rsp
+	incq cpu_nmis(%rip)
+	cmpq $pvm_nmi_stack, cpu_tss+TSS_IST7(%rip)
+	jbe pvm_nmi_too_deep
+	cmpq $0, (%rsp)
+	js pvm_nmi_kernel       /* rip in the upper half: the kernel */
+	push $0
+	push $TRAP_NMI
+	jmp trap_native         /* which gives the level back */
+
+	/* The kernel was running, natively or in ring 0; rsp at the CPU's
+	 * frame, the 40 bytes above it this level's resume frame. */
+pvm_nmi_kernel:
+	orq $TIMER_IRQ_BIT, cpu_deferred_irqs(%rip)
+	/* Leaving for user mode past its check of cpu_deferred_irqs: start
+	 * that return again. */
+	cmpq $trap_restore_user, (%rsp)
+	jb 1f
+	cmpq $trap_restore_user_end, (%rsp)
+	jae 1f
+	movq $trap_restore, (%rsp)
+	pushq cpu_restore_tf(%rip)
+	popq 24(%rsp)
+1:	/* Resuming already (below): the frame to go back to is in place. */
+	cmpq $pvm_nmi_resume, (%rsp)
+	jb 2f
+	cmpq $pvm_nmi_resume_end, (%rsp)
+	jb 3f
+2:	pushq 32(%rsp)          /* the CPU's frame to the resume frame */
+	popq 72(%rsp)
+	pushq 24(%rsp)
+	popq 64(%rsp)
+	pushq 16(%rsp)
+	popq 56(%rsp)
+	pushq 8(%rsp)
+	popq 48(%rsp)
+	pushq (%rsp)
+	popq 40(%rsp)
+3:	addq $PVM_NMI_LEVEL, cpu_tss+TSS_IST7(%rip)
+	/* With the level given back, IST 7's top is the resume frame. An NMI
+	 * from here on takes the same level and comes back here through 3. */
+pvm_nmi_resume:
+	/* icebp: the #DB it raises needs no gate privilege, which `int $n`
+	 * from the native kernel does (the host answers it with #UD). */
+	.byte 0xf1
+	/* The #DB gate, in ring 0 on IST 3 of its own (the interrupted code
+	 * may be a stub on IST 1). A #DB from anywhere else is a #DB (a
+	 * program's, as an NMI here could overwrite its frame). */
+pvm_resume_stub:
+	cmpq $pvm_resume_stub, (%rsp)
+	jne pvm_stub_1
+	mov cpu_tss+TSS_IST7(%rip), %rsp
+	iretq
+pvm_nmi_resume_end:
+
+pvm_nmi_too_deep:
+	mov cpu_kstack_top(%rip), %rsp
+	call pvm_nmi_overflow
 
 	/* #GP at a site below: do the instruction here and skip it. */
 pvm_do_cr3:
@@ -129,6 +226,10 @@ trap_native:
 	cld
 	rep movsq
 	mov %rdx, %rsp
+	cmpq $TRAP_NMI, TF_VECTOR(%rsp)
+	jne trap_handle
+	/* Its frame is off IST 7: the next NMI may have the level. */
+	addq $PVM_NMI_LEVEL, cpu_tss+TSS_IST7(%rip)
 	jmp trap_handle
 
 	/* Called natively; each instruction #GPs and pvm_do_* does it. */
@@ -168,3 +269,13 @@ pvm_exception_stack_top:
 	.skip PVM_TRAP_STACK_SIZE
 	.globl pvm_interrupt_stack_top
 pvm_interrupt_stack_top:
+	.skip PVM_TRAP_STACK_SIZE
+	.globl pvm_resume_stack_top
+pvm_resume_stack_top:
+	/* The lowest level's resume frame sits just above its CPU frame, so
+	 * the top of the levels is 40 bytes below the end. */
+pvm_nmi_stack:
+	.skip PVM_NMI_STACK_SIZE
+	.globl pvm_nmi_stack_top
+pvm_nmi_stack_top:
+	.skip 40

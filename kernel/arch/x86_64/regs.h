@@ -3,7 +3,8 @@
 #ifndef ARCH_REGS_H
 #define ARCH_REGS_H
 
-#define TF_RIP (17 * 8)   /* offsets in struct trapframe */
+#define TF_VECTOR (15 * 8) /* offsets in struct trapframe */
+#define TF_RIP (17 * 8)
 #define TF_RSP (20 * 8)
 #define TF_WORDS 22
 

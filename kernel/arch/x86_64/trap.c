@@ -86,7 +86,7 @@ void trap_dispatch(struct trapframe *tf)
 {
 	if (tf->vector == 14)
 		page_fault(tf);
-	else if (tf->vector == TRAP_TIMER)
+	else if (tf->vector == TRAP_TIMER || tf->vector == TRAP_NMI)
 		sched_timer_interrupt(from_user(tf));
 	else if (tf->vector >= TRAP_FIRST_IRQ)
 		; /* spurious: no other interrupt is enabled */

@@ -16,6 +16,7 @@ struct trapframe {
  * number in error, so an interrupted call can be restarted. */
 #define TRAP_SYSCALL 0x100
 
+#define TRAP_NMI 2           /* the timer, on a kernel with cpu_ops.timer_nmi */
 #define TRAP_VECTORS 48      /* IDT entries: exceptions, then interrupts */
 #define TRAP_FIRST_IRQ 32
 #define TRAP_TIMER 32        /* the preemption and deadline timer */

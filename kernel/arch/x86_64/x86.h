@@ -21,6 +21,14 @@
 #define USER_CS (0x30 | 3)
 #define TSS_SEL 0x38
 
+/* Offsets in the TSS of IST 7 and of IST 4, where the NMI stub's iretq
+ * frame starts (cpu_set_nmi_frame, pvm_entry.S). */
+#define TSS_IST7 84
+#define TSS_NMI_FRAME 60
+/* #DB, through which the kernel reaches the ring-0 iretq that resumes
+ * what an NMI interrupted (pvm_entry.S). */
+#define PVM_RESUME_VECTOR 1
+
 
 #ifndef __ASSEMBLY__
 #include <stdint.h>
