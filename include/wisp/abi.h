@@ -161,7 +161,8 @@ struct wisp_hc_sleep {
 };
 
 /* After ns nanoseconds (relative; 0 cancels) the VMM injects interrupt
- * WISP_TIMER_VECTOR when the guest can take it, then again every period_ns
+ * WISP_TIMER_VECTOR when the guest can take it (or, after WISP_HC_TIMER_NMI,
+ * KVM's local APIC fires an NMI), then again every period_ns
  * if that is not 0 (a period under WISP_TIMER_MIN_PERIOD_NS counts as that
  * minimum). Firings the guest could not take yet merge into one. A new call
  * replaces the pending timer. The kernel uses it for preemption and
