@@ -129,13 +129,18 @@ static void do_sleep(const struct wisp_hc_sleep *g)
 		;
 }
 
-static void do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
+/* A host timer or KVM that refuses is wisp's failure, not the guest's. */
+static enum hc_result do_timer(struct hc_ctx *ctx, const struct wisp_hc_timer *g)
 {
 	struct wisp_hc_timer t;
 
 	memcpy(&t, g, sizeof(t));
-	if (ctx->timer)
-		vtimer_arm(ctx->timer, t.ns, t.period_ns);
+	if (ctx->timer && vtimer_arm(ctx->timer, t.ns, t.period_ns) < 0) {
+		fprintf(stderr, "wisp: cannot arm the guest timer (%s): %s\n",
+			ctx->timer->nmi ? "KVM_SET_LAPIC" : "timer_settime", strerror(errno));
+		return HC_STOP;
+	}
+	return HC_CONTINUE;
 }
 
 static void do_timer_nmi(struct hc_ctx *ctx, struct wisp_hc_timer_nmi *g)
@@ -232,8 +237,7 @@ enum hc_result hc_handle(struct hc_ctx *ctx, uint16_t port, uint32_t gpa, int *e
 	case WISP_HC_TIMER:
 		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer))))
 			return HC_STOP;
-		do_timer(ctx, g);
-		return HC_CONTINUE;
+		return do_timer(ctx, g);
 	case WISP_HC_TIMER_NMI:
 		if (!(g = guest_struct(ctx, nr, gpa, sizeof(struct wisp_hc_timer_nmi))))
 			return HC_STOP;
