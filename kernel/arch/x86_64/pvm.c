@@ -44,8 +44,8 @@ static void pvm_init(void)
 /* pvm_entry.S: NMIs nested deeper than its levels of IST 7. Each needs
  * the timer to fire again before the one it interrupted had its frame off
  * the stack: never seen. */
-void pvm_nmi_overflow(void);
-void pvm_nmi_overflow(void)
+_Noreturn void pvm_nmi_overflow(void);
+_Noreturn void pvm_nmi_overflow(void)
 {
 	panic("timer NMIs nested too deep");
 }
