@@ -5,6 +5,9 @@ jobs and FIFOs. Input files are created in tmp_path and added with --add.
 
 import hashlib
 import os
+import shlex
+import subprocess
+import time
 
 import pytest
 
@@ -175,6 +178,34 @@ def test_stdin_cat(run, backend):
     rc, out, err = bb(run, backend, "cat", input=data)
     assert rc == 0, err
     assert out == data
+
+
+@pytest.mark.parametrize("lapic", ["default", "off"])
+def test_stdin_wait_lets_others_run(run_command, backend, lapic, tmp_path):
+    # cat blocks reading a FIFO whose writer stays quiet for 20 s: the VM's
+    # other task must still run (wisp-vmm cuts the wait short when the
+    # timer is due; on a PVM-style host, with NMIs, when the next one is).
+    if backend != "kvm":
+        pytest.skip("stdin is forwarded by the kvm backend only")
+    fifo = tmp_path / "stdin"
+    os.mkfifo(fifo)
+    writer = subprocess.Popen(["sh", "-c", "exec sleep 20 > %s" % shlex.quote(str(fifo))])
+    try:
+        argv, env = run_command([BUSYBOX, "sh", "-c", "exec 3<&0; busybox cat <&3 & "
+                                 "busybox sleep 0.3; echo slept; kill $!"], backend)
+        env.pop("WISP_KVM_LAPIC", None)
+        if lapic == "off":
+            env["WISP_KVM_LAPIC"] = "0"
+        t0 = time.monotonic()
+        with open(fifo, "rb") as stdin:
+            res = subprocess.run(argv, env=env, stdin=stdin, capture_output=True,
+                                 text=True, timeout=30)
+        secs = time.monotonic() - t0
+    finally:
+        writer.kill()
+        writer.wait()
+    assert (res.returncode, res.stdout) == (0, "slept\n"), res
+    assert secs < 10, "%.1f s: the read blocked the VM" % secs
 
 
 def test_program_found_in_path(run, backend):
