@@ -209,6 +209,13 @@ int vtimer_arm(struct vtimer *t, uint64_t ns, uint64_t period_ns)
 	return rc;
 }
 
+/* The first tick of the period's grid through start, from start on, that
+ * comes after now. */
+static uint64_t grid_after(uint64_t start, uint64_t period_ns, uint64_t now)
+{
+	return start > now ? start : start + ((now - start) / period_ns + 1) * period_ns;
+}
+
 int vtimer_taken(struct vtimer *t)
 {
 	uint64_t now;
@@ -217,8 +224,7 @@ int vtimer_taken(struct vtimer *t)
 	if (!t->period_ns || t->interval)
 		return 0;
 	now = clock_ns(CLOCK_MONOTONIC);
-	/* The first tick after now on the period's grid. */
-	t->next_ns += (now > t->next_ns ? (now - t->next_ns) / t->period_ns + 1 : 1) * t->period_ns;
+	t->next_ns = grid_after(t->next_ns + t->period_ns, t->period_ns, now);
 	return fire_at(t, t->next_ns);
 }
 
@@ -237,8 +243,8 @@ int vtimer_kick_after(struct vtimer *t, uint64_t ns)
  * deadline even if it passed (its NMI may be on its way); 0 if none. */
 static uint64_t next_due(struct vtimer *t, uint64_t now)
 {
-	if (t->period_ns && t->next_ns <= now)
-		t->next_ns += ((now - t->next_ns) / t->period_ns + 1) * t->period_ns;
+	if (t->period_ns)
+		t->next_ns = grid_after(t->next_ns, t->period_ns, now);
 	return t->next_ns;
 }
 
