@@ -18,8 +18,9 @@
  * Last, the way wisp takes its timer on a PVM-style host: KVM's local APIC
  * fires NMIs (every ~1 ms, then ~10 ms: host_nmi, host_nmi10) into a
  * ring-0 handler of two instructions that moves the counter, with no exit
- * to this program. Only where KVM has a split irqchip; the VM has one
- * from the start then, as wisp-vmm's has.
+ * to this program, armed by wisp-vmm's own timer device (vtimer_use_nmi,
+ * vtimer_arm). Only where KVM has a split irqchip; the VM has one from
+ * the start then, as wisp-vmm's has.
  *
  * Prints "RESULT host_trap <ns> ns/trap <n>", "RESULT host_kick <ns>
  * ns/kick <n>", "RESULT host_kick10 ...", "RESULT host_nmi ..." and
@@ -62,16 +63,6 @@
 #define SLOW_KICKS_DIV 5
 #define GAP_MIN_NS 1000       /* the loop's own iterations are ~25 ns */
 #define KICK_DONE_PORT 0x80   /* kick_guest.S */
-/* KVM's local APIC (bus clock 1 GHz): registers in kvm_lapic_state.regs. */
-#define APIC_SPIV 0xf0
-#define APIC_LVTT 0x320
-#define APIC_TMICT 0x380
-#define APIC_TMCCT 0x390
-#define APIC_TDCR 0x3e0
-#define APIC_SW_ENABLE 0x1ff
-#define LVTT_NMI_PERIODIC 0x20400
-#define LVT_MASKED 0x10000
-#define DIVIDE_BY_1 0xb
 
 #define PTE_P 0x1
 #define PTE_W 0x2
@@ -287,42 +278,24 @@ static void report(const char *name, const char *what, uint64_t *v, long n, doub
 	printf("RESULT %s %.1f ns/%s %ld\n", name, v[n / 2] / per_ns, what, n);
 }
 
-/* KVM's local APIC timer: NMIs every period_ns, or off (0). */
-static void lapic_nmis(struct vm *vm, uint32_t period_ns)
-{
-	struct kvm_lapic_state s;
-	uint32_t regs[][2] = {
-		{ APIC_SPIV, APIC_SW_ENABLE }, { APIC_TDCR, DIVIDE_BY_1 },
-		{ APIC_LVTT, period_ns ? LVTT_NMI_PERIODIC : LVT_MASKED },
-		{ APIC_TMICT, period_ns }, { APIC_TMCCT, period_ns },
-	};
-
-	if (ioctl(vm->vcpu, KVM_GET_LAPIC, &s) < 0)
-		die("KVM_GET_LAPIC");
-	for (size_t i = 0; i < sizeof(regs) / sizeof(regs[0]); i++)
-		memcpy(s.regs + regs[i][0], &regs[i][1], sizeof(regs[i][1]));
-	if (ioctl(vm->vcpu, KVM_SET_LAPIC, &s) < 0)
-		die("KVM_SET_LAPIC");
-}
-
 /* Runs the guest from the start: traps int3 round trips, then kicks gaps
- * under a timer of period_ns: wisp-vmm's signal timer, or with nmi KVM's
- * local APIC. */
+ * under a timer of period_ns: a signal timer as wisp-vmm's, or, with nmi,
+ * wisp-vmm's own timer device in its NMI mode (KVM's local APIC). */
 static void round_trip(struct vm *vm, long traps, long kicks, long period_ns, uint64_t khz,
-		       bool nmi)
+		       struct vtimer *nmi)
 {
 	struct kvm_regs r;
 	timer_t id = 0;
 
 	vm_restart(vm, traps, kicks, khz);
-	if (nmi)
-		lapic_nmis(vm, (uint32_t)period_ns);
-	else
+	if (nmi && vtimer_arm(nmi, (uint64_t)period_ns, (uint64_t)period_ns) < 0)
+		die("KVM_SET_LAPIC");
+	if (!nmi)
 		id = start_ticks(period_ns);
 	run_guest(vm);
-	if (nmi)
-		lapic_nmis(vm, 0);
-	else
+	if (nmi && vtimer_arm(nmi, 0, 0) < 0)
+		die("KVM_SET_LAPIC");
+	if (!nmi)
 		timer_delete(id);
 	if (ioctl(vm->vcpu, KVM_GET_REGS, &r) < 0)
 		die("KVM_GET_REGS");
@@ -337,6 +310,7 @@ int main(int argc, char **argv)
 {
 	long kicks = argc > 1 ? atol(argv[1]) : 200, slow = kicks / SLOW_KICKS_DIV + 1;
 	uint64_t *gaps, *traps;
+	struct vtimer nmi;
 	struct vm vm;
 	double per_ns;
 	int khz;
@@ -352,19 +326,21 @@ int main(int argc, char **argv)
 	traps = (uint64_t *)(vm.mem + TRAPS_GPA);
 	gaps = (uint64_t *)(vm.mem + GAPS_GPA);
 	vm_setup(&vm);
-	round_trip(&vm, kicks, kicks, TICK_NS, (uint64_t)khz, false);
+	round_trip(&vm, kicks, kicks, TICK_NS, (uint64_t)khz, NULL);
 	report("host_trap", "trap", traps, kicks, per_ns);
 	report("host_kick", "kick", gaps, kicks, per_ns);
-	round_trip(&vm, 0, slow, SLOW_TICK_NS, (uint64_t)khz, false);
+	round_trip(&vm, 0, slow, SLOW_TICK_NS, (uint64_t)khz, NULL);
 	report("host_kick10", "kick", gaps, slow, per_ns);
-	if (!vm.lapic) {
-		printf("SKIP host_nmi: KVM has no split irqchip here\n"
-		       "SKIP host_nmi10: KVM has no split irqchip here\n");
+	/* After the kicks: its signal handler replaces theirs. */
+	if (!vm.lapic || vtimer_init(&nmi, vm.run, vm.vcpu) < 0 || vtimer_use_nmi(&nmi) < 0) {
+		printf("SKIP host_nmi: no NMIs from KVM's local APIC here\n"
+		       "SKIP host_nmi10: no NMIs from KVM's local APIC here\n");
 		return 0;
 	}
-	round_trip(&vm, 0, kicks, TICK_NS, (uint64_t)khz, true);
+	round_trip(&vm, 0, kicks, TICK_NS, (uint64_t)khz, &nmi);
 	report("host_nmi", "tick", gaps, kicks, per_ns);
-	round_trip(&vm, 0, slow, SLOW_TICK_NS, (uint64_t)khz, true);
+	round_trip(&vm, 0, slow, SLOW_TICK_NS, (uint64_t)khz, &nmi);
 	report("host_nmi10", "tick", gaps, slow, per_ns);
+	vtimer_destroy(&nmi);
 	return 0;
 }
